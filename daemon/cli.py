@@ -1,0 +1,187 @@
+"""The `twos-and-sevens` command: run the installation, check its config, train and inspect runs."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from daemon import config as configuration
+from daemon.gan.dataset import MnistCorrupt, MnistMissing
+from daemon.logs import configure, get_logger
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 2
+EXIT_DATA = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except configuration.ConfigInvalid as exc:
+        _print_config_errors(exc)
+        return EXIT_CONFIG
+    except (MnistMissing, MnistCorrupt) as exc:
+        print(f"twos-and-sevens: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twos-and-sevens", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, function, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--config", type=Path, default=None,
+                       help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
+                            "/etc/twos-and-sevens/installation.toml, else the embedded defaults)")
+        p.set_defaults(command=function)
+        return p
+
+    run = command("run", _run, "Play the installation: cycle through the presets until stopped.")
+    run.add_argument("--runs", type=int, default=None, help="stop after this many runs")
+    run.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
+
+    check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
+    check.add_argument("path", nargs="?", type=Path, default=None)
+
+    command("fetch-data", _fetch_data, "Download MNIST into [data] mnist_path (needs a network).")
+
+    train = command("train-classifier", _train_classifier, "Train and cache the judging classifier.")
+    train.add_argument("--epochs", type=int, default=2)
+
+    trial = command("trial", _trial, "Run one preset, record it and write a contact sheet.")
+    trial.add_argument("preset")
+    trial.add_argument("--steps", type=int, default=None, help="steps (default: the preset's)")
+    trial.add_argument("--seed", type=int, default=None, help="seed (default: the preset's)")
+    trial.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
+
+    command("runs", _runs, "List recorded runs.")
+    return parser
+
+
+def _load(args) -> configuration.LoadedConfig:
+    loaded = configuration.load(getattr(args, "path", None) or args.config)
+    settings = loaded.config.logging
+    log_file = loaded.path(settings.file) if settings.file else None
+    configure(settings.level, settings.format, log_file, settings.file_max_megabytes, settings.file_backups)
+    return loaded
+
+
+def _print_config_errors(exc: configuration.ConfigInvalid) -> None:
+    count = len(exc.errors)
+    print(f"installation config has {count} error{'s' if count > 1 else ''}:", file=sys.stderr)
+    for error in exc.errors:
+        print(f"  {error}", file=sys.stderr)
+
+
+def _check_config(args) -> int:
+    loaded = configuration.load(args.path or args.config)
+    config = loaded.config
+    print(f"{loaded.source}: ok — '{config.installation.name}', {len(config.runs)} presets "
+          f"({', '.join(config.runs)}), cycle {' → '.join(config.cycle.presets)}, device {config.compute.device}")
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _run(args) -> int:
+    from daemon.cycle import play_cycle
+
+    loaded = _load(args)
+    play_cycle(loaded, _stop_on_signals(), runs=args.runs, flat_out=args.flat_out)
+    return 0
+
+
+def _fetch_data(args) -> int:
+    from daemon.gan.dataset import fetch
+
+    loaded = _load(args)
+    log = get_logger("data")
+    log.info("mnist_fetching", path=str(loaded.mnist_path))
+    try:
+        fetch(loaded.mnist_path)
+    except (OSError, RuntimeError) as exc:
+        print(f"twos-and-sevens: could not download MNIST into {loaded.mnist_path}: {exc}. Without a network, "
+              f"copy the four uncompressed files into {loaded.mnist_path / 'MNIST' / 'raw'}.", file=sys.stderr)
+        return EXIT_DATA
+    log.info("mnist_ready", path=str(loaded.mnist_path))
+    return 0
+
+
+def _train_classifier(args) -> int:
+    from tqdm import tqdm
+
+    from daemon.gan.classifier import train_classifier
+    from daemon.gan.dataset import load_images
+    from daemon.gan.device import select_device
+
+    loaded = _load(args)
+    device = select_device(loaded.config.compute.device, loaded.config.compute.cpu_threads)
+    train = load_images(loaded.mnist_path, train=True, device=device)
+    test = load_images(loaded.mnist_path, train=False, device=device)
+    with tqdm(desc="training classifier", unit="step") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        accuracy = train_classifier(train, test, loaded.classifier_path, epochs=args.epochs, progress=progress)
+    get_logger("classifier").info("classifier_trained", path=str(loaded.classifier_path),
+                                  test_accuracy=round(accuracy, 4))
+    print(f"test accuracy {accuracy:.2%} on MNIST's 10,000 test digits; weights in {loaded.classifier_path}")
+    return 0
+
+
+def _trial(args) -> int:
+    from tqdm import tqdm
+
+    from daemon.recording.contact_sheet import contact_sheet
+    from daemon.recording.reader import Recording
+    from daemon.runs import Instrument
+
+    loaded = _load(args)
+    if args.preset not in loaded.config.runs:
+        hint = configuration.errors.did_you_mean(args.preset, list(loaded.config.runs))
+        print(f"twos-and-sevens: no preset '{args.preset}' in [runs].{hint} "
+              f"Presets: {', '.join(loaded.config.runs)}.", file=sys.stderr)
+        return EXIT_CONFIG
+    stop = _stop_on_signals()
+    run = Instrument(loaded).start(args.preset, seed=args.seed, steps=args.steps, flat_out=args.flat_out)
+    frames = iter(run)
+    for _ in tqdm(frames, total=run.spec.steps, desc=run.spec.run_id, unit="step", disable=None):
+        if stop.is_set():
+            frames.close()
+            break
+    sheet = contact_sheet(Recording(run.folder), run.folder / "contact-sheet.png")
+    print(f"recorded {run.folder}\ncontact sheet {sheet}")
+    return 0
+
+
+def _runs(args) -> int:
+    from daemon.recording.reader import list_recordings
+
+    loaded = _load(args)
+    runs = list_recordings(loaded.recordings_path)
+    if not runs:
+        print(f"no recordings in {loaded.recordings_path}")
+    for run in runs:
+        summary = run.summary()
+        print(f"{run.run_id}  {summary.get('preset', '?'):<10} {run.status:<11} "
+              f"{summary.get('steps_done', 0)}/{summary.get('steps_total', '?')} steps  "
+              f"{run.size_bytes() / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""installation.toml: the schema, the loader and the errors a technician reads."""
+
+from daemon.config.errors import ConfigError, ConfigInvalid
+from daemon.config.loader import LoadedConfig, default_config_path, load, parse
+from daemon.config.schema import InstallationConfig, RunPreset
+
+__all__ = [
+    "ConfigError",
+    "ConfigInvalid",
+    "InstallationConfig",
+    "LoadedConfig",
+    "RunPreset",
+    "default_config_path",
+    "load",
+    "parse",
+]

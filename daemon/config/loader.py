@@ -1,0 +1,188 @@
+"""Loading installation.toml: parse, validate against the schema, report every error at once."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_of_key
+from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
+
+__all__ = ["LoadedConfig", "default_config_path", "load", "parse"]
+
+CONFIG_ENV = "TWOS_AND_SEVENS_CONFIG"
+MNIST_ENV = "TWOS_AND_SEVENS_MNIST"
+SEARCH_PATHS = (Path("installation.toml"), Path("/etc/twos-and-sevens/installation.toml"))
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from; relative paths resolve against `base_dir`."""
+
+    config: InstallationConfig
+    source: str
+    base_dir: Path
+
+    def path(self, value: str) -> Path:
+        return (self.base_dir / Path(value).expanduser()).resolve()
+
+    @property
+    def mnist_path(self) -> Path:
+        # The environment wins so a machine without the data can point at a copy elsewhere.
+        return self.path(os.environ.get(MNIST_ENV) or self.config.data.mnist_path)
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.path(self.config.data.recordings_path)
+
+    @property
+    def classifier_path(self) -> Path:
+        return self.path(self.config.data.classifier_path)
+
+
+def default_config_path() -> Path | None:
+    """$TWOS_AND_SEVENS_CONFIG, ./installation.toml, /etc/twos-and-sevens/installation.toml."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return next((p for p in SEARCH_PATHS if p.is_file()), None)
+
+
+def load(path: Path | None = None) -> LoadedConfig:
+    """Load a file (or the embedded defaults when there is none); raise ConfigInvalid on mistakes."""
+    path = path if path is not None else default_config_path()
+    if path is None:
+        return LoadedConfig(InstallationConfig(), "(embedded defaults)", Path.cwd())
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigInvalid([ConfigError(str(path), "", f"cannot read the file: {exc.strerror}")])
+    except UnicodeDecodeError:
+        raise ConfigInvalid([ConfigError(str(path), "", "not UTF-8 text; save it as UTF-8")])
+    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent)
+
+
+def parse(text: str, file: str = "installation.toml") -> InstallationConfig:
+    """Validate TOML text; every mistake is collected into one ConfigInvalid."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _line_from_decode_error(str(exc))
+        raise ConfigInvalid([ConfigError(file, "", f"not valid TOML: {exc}", line)]) from None
+    errors = _cross_references(raw, text, file)
+    config = None
+    try:
+        config = InstallationConfig.model_validate(raw)
+    except ValidationError as exc:
+        errors += [_explain(err, text, file) for err in exc.errors()]
+    if errors:
+        raise ConfigInvalid(sorted(errors, key=lambda e: (e.line or 0, e.key)))
+    return config
+
+
+def _line_from_decode_error(message: str) -> int | None:
+    marker = "(at line "
+    if marker not in message:
+        return None
+    return int(message.split(marker, 1)[1].split(",", 1)[0].rstrip(")"))
+
+
+def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
+    """Names that must point at a [runs.*] table; checked on the raw file so they join the other errors."""
+    runs = raw.get("runs", {name: None for name in DEFAULT_PRESETS})
+    presets = raw.get("cycle", {}).get("presets", Cycle().presets) if isinstance(raw.get("cycle"), dict) else []
+    if not isinstance(runs, dict) or not isinstance(presets, list):
+        return []  # wrong types: the schema reports those
+    names = sorted(runs)
+    errors = []
+    for index, name in enumerate(presets):
+        if isinstance(name, str) and name not in runs:
+            errors.append(ConfigError(
+                file,
+                f"cycle.presets[{index}]",
+                f"no preset named '{name}' in [runs].{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
+                line_of_key(text, ("cycle", "presets")),
+            ))
+    return errors
+
+
+def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:
+    loc = tuple(str(p) for p in err["loc"])
+    key = ".".join(loc)
+    line = line_of_key(text, loc)
+    kind = err["type"]
+    field = _field_at(loc)
+    if kind == "extra_forbidden":
+        siblings = _siblings(loc)
+        hint = did_you_mean(loc[-1], siblings)
+        return ConfigError(file, key, f"unknown key.{hint or ' Valid keys: ' + ', '.join(siblings) + '.'}", line)
+    if kind == "missing":
+        return ConfigError(file, key, f"required key is missing: add `{loc[-1]} = …` to [{'.'.join(loc[:-1])}].", line)
+    given = err.get("input")
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return ConfigError(file, key, f"{given!r} is out of range; allowed: {_range(field)}.", line)
+    if kind in {"too_short", "string_too_short"}:
+        return ConfigError(file, key, f"must not be empty ({err['msg'].lower()}).", line)
+    if kind == "literal_error":
+        return ConfigError(file, key, f"{given!r} is not allowed; {err['msg'].lower()}.", line)
+    expected = _type_name(field)
+    message = f"expected {expected}, got {type(given).__name__} {given!r}"
+    if field is not None and _range(field) != "any value":
+        message += f"; allowed: {_range(field)}"
+    return ConfigError(file, key, message + ".", line)
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    """The schema model that owns the last key of `loc` (walking dict-valued tables such as runs)."""
+    model: Any = InstallationConfig
+    parts = list(loc[:-1])
+    while parts and model is not None:
+        part = parts.pop(0)
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        if getattr(annotation, "__origin__", None) is dict:
+            if not parts:
+                return None
+            parts.pop(0)  # the preset's own name
+            annotation = args[1]
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def _field_at(loc: tuple[str, ...]):
+    model = _model_at(loc)
+    return model.model_fields.get(loc[-1]) if model else None
+
+
+def _siblings(loc: tuple[str, ...]) -> list[str]:
+    model = _model_at(loc)
+    return sorted(model.model_fields) if model else []
+
+
+def _range(field) -> str:
+    low = high = None
+    for meta in field.metadata:
+        low = getattr(meta, "ge", low) if getattr(meta, "ge", None) is not None else low
+        high = getattr(meta, "le", high) if getattr(meta, "le", None) is not None else high
+    if low is None and high is None:
+        return "any value"
+    if high is None:
+        return f"{low} or more"
+    if low is None:
+        return f"{high} or less"
+    return f"{low} to {high}"
+
+
+def _type_name(field) -> str:
+    if field is None:
+        return "a different value"
+    names = {int: "a whole number", float: "a number", bool: "true or false", str: "a quoted string"}
+    annotation = field.annotation
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)).lower())

@@ -1,0 +1,203 @@
+"""One GAN run as a stream of metric frames: the training step, its measures, the sample grid."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from daemon.config.schema import RunPreset, Streams
+from daemon.gan.dataset import MnistImages
+from daemon.gan.models import Discriminator, Generator, init_weights
+from daemon.metrics import MetricFrame, SampleBatch, measure_batch
+
+__all__ = ["RunSpec", "GanTrainer", "grid_image"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to train: a preset by name, with the seed and step count this run uses."""
+
+    run_id: str
+    preset_name: str
+    preset: RunPreset
+    seed: int
+    steps: int
+
+
+class _UpdateTracker:
+    """‖Δθ‖ / ‖θ‖ of an optimiser step, from a snapshot kept in preallocated buffers."""
+
+    def __init__(self, module: nn.Module):
+        self.params = [p for p in module.parameters()]
+        self.before = [p.detach().clone() for p in self.params]
+
+    def snapshot(self) -> None:
+        torch._foreach_copy_(self.before, [p.detach() for p in self.params])
+
+    def ratio(self) -> float:
+        after = [p.detach() for p in self.params]
+        delta = torch._foreach_sub(after, self.before)
+        moved = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(delta)))
+        size = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(after)))
+        return float(moved / size.clamp_min(1e-12))
+
+
+def _grad_norm(module: nn.Module) -> float:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+def grid_image(images: torch.Tensor, columns: int = 8, padding: int = 2) -> np.ndarray:
+    """Images in [-1, 1] (N, 1, 28, 28) → one uint8 greyscale grid (H, W) with black gutters."""
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.detach().cpu(), nrow=columns, padding=padding, normalize=True, value_range=(-1, 1))
+    return (grid[0].mul(255).round().clamp(0, 255)).to(torch.uint8).numpy()
+
+
+class GanTrainer:
+    """Trains one run step by step; `step()` returns that step's MetricFrame."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        data: MnistImages,
+        device: torch.device,
+        streams: Streams,
+        classifier: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
+        self.spec, self.data, self.device, self.cadence, self.classifier = spec, data, device, streams, classifier
+        preset = spec.preset
+        torch.manual_seed(spec.seed)
+        self.rng = torch.Generator().manual_seed(spec.seed)
+        self.generator = Generator(
+            preset.latent_size, preset.generator_width, preset.generator_batchnorm, preset.output_blur_sigma_pixels
+        ).to(device)
+        self.discriminator = Discriminator(preset.discriminator_width, preset.discriminator_batchnorm).to(device)
+        self.generator.apply(init_weights)
+        self.discriminator.apply(init_weights)
+        betas = (preset.adam_beta1, 0.999)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=preset.lr_generator, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=preset.lr_discriminator, betas=betas)
+        self.track_g = _UpdateTracker(self.generator)
+        self.track_d = _UpdateTracker(self.discriminator)
+        # The grid always shows the same latent points, so its evolution is legible.
+        self.grid_latent = self._latent(streams.grid_samples)
+        self.step_count = 0
+        self.started = time.time()
+        self.samples: dict[str, float] = {}
+        self.samples_step = 0
+        self.class_histogram: tuple[float, ...] = ()
+
+    def _latent(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.spec.preset.latent_size, generator=self.rng).to(self.device)
+
+    def _real(self) -> torch.Tensor:
+        return self.data.batch(self.spec.preset.batch_size, self.rng)
+
+    def _train_discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float, float]:
+        logits_real = self.discriminator(real)
+        logits_fake = self.discriminator(fake.detach())
+        target_real = torch.full_like(logits_real, self.spec.preset.real_label)
+        loss = F.binary_cross_entropy_with_logits(logits_real, target_real) + F.binary_cross_entropy_with_logits(
+            logits_fake, torch.zeros_like(logits_fake)
+        )
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.track_d.snapshot()
+        self.opt_d.step()
+        accuracy_real = (logits_real > 0).float().mean()
+        accuracy_fake = (logits_fake < 0).float().mean()
+        return loss.item(), accuracy_real.item(), accuracy_fake.item()
+
+    def _train_generator(self, fake: torch.Tensor) -> float:
+        logits = self.discriminator(fake)
+        loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.track_g.snapshot()
+        self.opt_g.step()
+        return loss.item()
+
+    def step(self) -> MetricFrame:
+        """One training step (D steps then G steps, as the preset says) and its frame."""
+        preset = self.spec.preset
+        batch = preset.batch_size
+        self.generator.train()
+        fake = self.generator(self._latent(batch))
+        for index in range(preset.discriminator_steps):
+            if index:  # further D steps see fresh batches
+                with torch.no_grad():
+                    fake = self.generator(self._latent(batch))
+            loss_d, acc_real, acc_fake = self._train_discriminator(self._real(), fake)
+        grad_d = _grad_norm(self.discriminator)
+        for index in range(preset.generator_steps):
+            if index or preset.discriminator_steps > 1:
+                fake = self.generator(self._latent(batch))
+            loss_g = self._train_generator(fake)
+        grad_g = _grad_norm(self.generator)
+        self.step_count += 1
+        self._measure_samples(fake)
+        now = time.time()
+        return MetricFrame(
+            run_id=self.spec.run_id,
+            preset=self.spec.preset_name,
+            step=self.step_count,
+            steps_total=self.spec.steps,
+            time_unix_seconds=now,
+            elapsed_seconds=now - self.started,
+            loss_generator=loss_g,
+            loss_discriminator=loss_d,
+            d_accuracy_real=acc_real,
+            d_accuracy_fake=acc_fake,
+            grad_norm_generator=grad_g,
+            grad_norm_discriminator=grad_d,
+            update_ratio_generator=self.track_g.ratio(),
+            update_ratio_discriminator=self.track_d.ratio(),
+            samples=dict(self.samples),
+            samples_step=self.samples_step,
+            class_histogram=self.class_histogram,
+            grid=self._grid_if_due(),
+        )
+
+    def _measure_samples(self, fake: torch.Tensor) -> None:
+        # The step's own fake batch is measured: no extra generator pass on the hot path.
+        step = self.step_count
+        with_classifier = self.classifier is not None and (
+            step % self.cadence.classifier_every_steps == 0 or step == 1
+        )
+        if step % self.cadence.sample_metrics_every_steps and not with_classifier and step != 1:
+            return
+        batch = SampleBatch(fake.detach().add(1).div(2), self.classifier)
+        self.samples.update(measure_batch(batch, with_classifier))
+        self.samples_step = step
+        if with_classifier:
+            self.class_histogram = tuple(float(v) for v in batch.class_histogram.cpu())
+
+    def _grid_if_due(self) -> np.ndarray | None:
+        step = self.step_count
+        if step % self.cadence.grid_every_steps and step != 1 and step != self.spec.steps:
+            return None
+        return grid_image(self.sample(self.grid_latent))
+
+    def sample(self, latent: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] for given latent points, with no gradients or optimiser steps.
+
+        The generator stays in training mode (batch statistics, as in training): an early GAN's
+        running averages are not what it shows. Only BatchNorm's unused running stats move.
+        """
+        with torch.no_grad():
+            return self.generator(latent)
+
+    def frames(self) -> Iterator[MetricFrame]:
+        """Every remaining step's frame, flat out."""
+        while self.step_count < self.spec.steps:
+            yield self.step()

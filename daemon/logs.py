@@ -1,0 +1,72 @@
+"""structlog set-up: JSON lines off a terminal, colour on one; every event has time, level, component."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+import structlog
+
+__all__ = ["configure", "get_logger"]
+
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+    structlog.processors.StackInfoRenderer(),
+    structlog.processors.format_exc_info,
+]
+
+
+def configure(
+    level: str = "info",
+    format: str = "auto",
+    file: Path | None = None,
+    file_max_megabytes: int = 10,
+    file_backups: int = 5,
+    stream=None,
+) -> None:
+    """Route structlog through stdlib handlers: stdout (journald) and an optional rotating file."""
+    stream = stream or sys.stdout
+    console = format == "console" or (format == "auto" and stream.isatty())
+    renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if console else _json_renderer()
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
+    handlers[0].setFormatter(_formatter(renderer))
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            file, maxBytes=file_max_megabytes * 1024 * 1024, backupCount=file_backups, encoding="utf-8"
+        )
+        rotating.setFormatter(_formatter(_json_renderer()))
+        handlers.append(rotating)
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _json_renderer():
+    return structlog.processors.JSONRenderer(sort_keys=False)
+
+
+def _formatter(renderer) -> structlog.stdlib.ProcessorFormatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+
+
+def get_logger(component: str, **context) -> structlog.stdlib.BoundLogger:
+    """A logger whose every event names its component (trainer, recording, cli, …)."""
+    return structlog.get_logger(component).bind(component=component, **context)

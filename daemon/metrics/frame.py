@@ -1,0 +1,94 @@
+"""The metric frame: what one training step tells the senses."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+__all__ = ["MetricFrame", "TRAINING_STREAMS"]
+
+# Per-step training measures carried as fields; sample measures travel in `samples`.
+TRAINING_STREAMS = (
+    "loss_generator",
+    "loss_discriminator",
+    "d_accuracy_real",
+    "d_accuracy_fake",
+    "grad_norm_generator",
+    "grad_norm_discriminator",
+    "update_ratio_generator",
+    "update_ratio_discriminator",
+)
+
+
+@dataclass
+class MetricFrame:
+    """One training step, as streams the senses can follow.
+
+    Identity: `run_id`, `preset`, `step` (steps completed, 1-based), `steps_total`,
+    `time_unix_seconds` (wall clock when the step ended), `elapsed_seconds` (since the run began).
+
+    Training (every step):
+    - `loss_generator`, `loss_discriminator`: binary cross-entropy, nats per sample (D's is real + fake);
+    - `d_accuracy_real`, `d_accuracy_fake`: fraction 0–1 of real / generated images D judged right;
+    - `grad_norm_generator`, `grad_norm_discriminator`: L2 norm of all gradients of the last step;
+    - `update_ratio_generator`, `update_ratio_discriminator`: ‖Δθ‖ / ‖θ‖ of the last optimiser step.
+
+    Samples (`samples`, name → value, refreshed every few steps; `samples_step` says when):
+    see daemon.metrics.samples for each measure's unit. `class_histogram` is the fraction 0–1
+    of samples the classifier put in each digit 0–9 (empty before the classifier first ran).
+
+    `grid`: the latest sample grid as uint8 (H, W) greyscale, only on frames that carry one.
+    """
+
+    run_id: str
+    preset: str
+    step: int
+    steps_total: int
+    time_unix_seconds: float
+    elapsed_seconds: float
+    loss_generator: float
+    loss_discriminator: float
+    d_accuracy_real: float
+    d_accuracy_fake: float
+    grad_norm_generator: float
+    grad_norm_discriminator: float
+    update_ratio_generator: float
+    update_ratio_discriminator: float
+    samples: dict[str, float] = field(default_factory=dict)
+    samples_step: int = 0
+    class_histogram: tuple[float, ...] = ()
+    grid: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def progress(self) -> float:
+        """Fraction 0–1 of the run done."""
+        return self.step / self.steps_total if self.steps_total else 0.0
+
+    def streams(self) -> dict[str, float]:
+        """Every scalar stream by name, as mappings see them (NaN where not measured yet)."""
+        values = {name: getattr(self, name) for name in TRAINING_STREAMS}
+        values["progress"] = self.progress
+        values.update(self.samples)
+        for digit in range(10):
+            values[f"class_{digit}"] = self.class_histogram[digit] if self.class_histogram else math.nan
+        return values
+
+    def to_record(self) -> dict:
+        """A JSON-ready dict without the grid (grids are stored as PNG)."""
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "grid"}
+        record["class_histogram"] = list(self.class_histogram)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict, grid: np.ndarray | None = None) -> "MetricFrame":
+        known = {f.name for f in fields(cls)} - {"grid"}
+        values = {k: v for k, v in record.items() if k in known}
+        values["class_histogram"] = tuple(values.get("class_histogram", ()))
+        return cls(**values, grid=grid)
+
+    def replace_grid(self, grid: np.ndarray | None) -> "MetricFrame":
+        values = asdict(self)
+        values.update(grid=grid, class_histogram=self.class_histogram)
+        return MetricFrame(**values)

@@ -1,0 +1,67 @@
+"""Reading recordings back: listing runs, loading a run's frames and grids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from daemon.metrics import MetricFrame
+from daemon.recording.files import read_json_lines
+from daemon.recording.recorder import FRAMES_FILE, SUMMARY_FILE
+
+__all__ = ["Recording", "list_recordings"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded run on disk."""
+
+    folder: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
+    def summary(self) -> dict:
+        try:
+            return json.loads((self.folder / SUMMARY_FILE).read_text())
+        except (OSError, ValueError):
+            return {"run_id": self.run_id, "status": "unreadable"}
+
+    @property
+    def status(self) -> str:
+        """completed / stopped / failed, or `interrupted` for a run whose process died mid-way."""
+        status = self.summary().get("status", "unreadable")
+        return "interrupted" if status == "running" else status
+
+    def records(self) -> list[dict]:
+        return read_json_lines(self.folder / FRAMES_FILE)
+
+    def frames(self, with_grids: bool = True) -> Iterator[MetricFrame]:
+        """Every whole frame, in order, each with its grid when one was saved."""
+        for record in self.records():
+            name = record.pop("grid_png", None)
+            grid = self._grid(name) if with_grids and name else None
+            yield MetricFrame.from_record(record, grid)
+
+    def _grid(self, name: str) -> np.ndarray | None:
+        try:
+            with Image.open(self.folder / name) as image:
+                return np.asarray(image.convert("L"))
+        except OSError:
+            return None  # a grid lost to a power cut is skipped; its frame still plays
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+
+
+def list_recordings(root: Path) -> list[Recording]:
+    """Every run folder under `root`, oldest first (run ids start with their UTC start time)."""
+    if not root.is_dir():
+        return []
+    return [Recording(p) for p in sorted(root.iterdir()) if (p / FRAMES_FILE).exists()]

@@ -1,0 +1,74 @@
+"""Recording a run as it trains: frames.jsonl, grids/*.png and summary.json in one folder per run."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from daemon.gan.trainer import RunSpec
+from daemon.metrics import MetricFrame
+from daemon.recording.files import AppendLog, write_atomic
+
+__all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "GRIDS_FOLDER"]
+
+FRAMES_FILE = "frames.jsonl"
+SUMMARY_FILE = "summary.json"
+GRIDS_FOLDER = "grids"
+
+
+def grid_file_name(step: int) -> str:
+    return f"{GRIDS_FOLDER}/step-{step:07d}.png"
+
+
+def save_png(path: Path, grid: np.ndarray) -> None:
+    partial = path.with_name(path.name + ".partial.png")
+    Image.fromarray(grid).save(partial, optimize=False, compress_level=1)
+    partial.replace(path)
+
+
+class Recorder:
+    """A frame sink: appends every frame, saves every grid, keeps summary.json current."""
+
+    def __init__(self, root: Path, spec: RunSpec, device: str):
+        self.folder = root / spec.run_id
+        (self.folder / GRIDS_FOLDER).mkdir(parents=True, exist_ok=True)
+        self.log = AppendLog(self.folder / FRAMES_FILE)
+        self.summary = {
+            "run_id": spec.run_id,
+            "preset": spec.preset_name,
+            "settings": spec.preset.model_dump(),
+            "seed": spec.seed,
+            "steps_total": spec.steps,
+            "device": device,
+            "status": "running",
+            "started_unix_seconds": time.time(),
+            "ended_unix_seconds": None,
+            "steps_done": 0,
+            "last_streams": {},
+        }
+        self._write_summary()
+
+    def on_frame(self, frame: MetricFrame) -> None:
+        record = frame.to_record()
+        if frame.grid is not None:
+            name = grid_file_name(frame.step)
+            save_png(self.folder / name, frame.grid)
+            record["grid_png"] = name
+        self.log.append(record)
+        self.summary["steps_done"] = frame.step
+        self.summary["last_streams"] = {k: (None if math.isnan(v) else v) for k, v in frame.streams().items()}
+
+    def close(self, status: str = "completed") -> dict:
+        """Finish the run: `completed`, `stopped` (asked to) or `failed`."""
+        self.log.close()
+        self.summary.update(status=status, ended_unix_seconds=time.time())
+        self._write_summary()
+        return self.summary
+
+    def _write_summary(self) -> None:
+        write_atomic(self.folder / SUMMARY_FILE, json.dumps(self.summary, indent=2).encode())

@@ -1,0 +1,145 @@
+"""A run's life: preset → trainer → pacing → recording → frames, with its log events."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from daemon.config import LoadedConfig
+from daemon.gan.classifier import DigitClassifier, load_classifier, train_classifier
+from daemon.gan.dataset import load_images
+from daemon.gan.device import select_device
+from daemon.gan.pacing import Pacer
+from daemon.gan.trainer import GanTrainer, RunSpec
+from daemon.logs import get_logger
+from daemon.metrics import MetricFrame
+from daemon.recording.prune import prune
+from daemon.recording.recorder import Recorder
+
+__all__ = ["Instrument", "LiveRun", "ensure_classifier", "new_run_id"]
+
+
+def new_run_id(preset_name: str, seed: int, root: Path) -> str:
+    """UTC start time first, so run folders sort chronologically."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-{preset_name}-s{seed}"
+    run_id, n = base, 1
+    while (root / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def ensure_classifier(loaded: LoadedConfig, device: torch.device, progress=None) -> DigitClassifier:
+    """The cached judging classifier, trained first (a minute or two) when there is none yet."""
+    log = get_logger("classifier")
+    path = loaded.classifier_path
+    if path.is_file():
+        try:
+            model, accuracy = load_classifier(path, device)
+            log.debug("classifier_loaded", path=str(path), test_accuracy=accuracy)
+            return model
+        except (ValueError, RuntimeError, OSError) as exc:
+            log.warning("classifier_cache_unusable", path=str(path), error=str(exc), action="retraining")
+    log.info("classifier_training", path=str(path), note="once, about a minute or two on CPU")
+    train = load_images(loaded.mnist_path, train=True, device=device)
+    test = load_images(loaded.mnist_path, train=False, device=device)
+    accuracy = train_classifier(train, test, path, progress=progress)
+    log.info("classifier_trained", path=str(path), test_accuracy=round(accuracy, 4))
+    return load_classifier(path, device)[0]
+
+
+class Instrument:
+    """What every run shares: the config, the device, MNIST in memory and the classifier."""
+
+    def __init__(self, loaded: LoadedConfig):
+        compute = loaded.config.compute
+        self.loaded = loaded
+        self.device = select_device(compute.device, compute.cpu_threads)
+        self.data = load_images(loaded.mnist_path, train=True, device=self.device)
+        self.classifier = ensure_classifier(loaded, self.device)
+
+    def start(
+        self, preset_name: str, seed: int | None = None, steps: int | None = None, flat_out: bool = False
+    ) -> "LiveRun":
+        config = self.loaded.config
+        preset = config.runs[preset_name]
+        seed = seed if seed is not None else (preset.seed or secrets.randbelow(2**31 - 2) + 1)
+        root = self.loaded.recordings_path
+        root.mkdir(parents=True, exist_ok=True)
+        spec = RunSpec(new_run_id(preset_name, seed, root), preset_name, preset, seed, steps or preset.steps)
+        trainer = GanTrainer(spec, self.data, self.device, config.streams, self.classifier)
+        # Scale the duration with a shortened run, so --steps keeps the preset's pace.
+        pacer = None if flat_out else Pacer(preset.duration_seconds * spec.steps / preset.steps, spec.steps)
+        return LiveRun(spec, trainer, Recorder(root, spec, str(self.device)), pacer, self.loaded)
+
+
+class LiveRun:
+    """A training run as a FrameSource: iterate it to train; every frame is recorded first."""
+
+    def __init__(self, spec: RunSpec, trainer: GanTrainer, recorder: Recorder, pacer: Pacer | None, loaded):
+        self.spec, self.trainer, self.recorder, self.pacer, self.loaded = spec, trainer, recorder, pacer, loaded
+        self.log = get_logger("trainer", run_id=spec.run_id, preset=spec.preset_name)
+        self.summary: dict | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.recorder.folder
+
+    def __iter__(self) -> Iterator[MetricFrame]:
+        every = self.loaded.config.logging.streams_every_seconds
+        self.log.info("run_started", seed=self.spec.seed, steps=self.spec.steps, device=str(self.trainer.device),
+                      paced=self.pacer is not None, recording=str(self.folder))
+        status, last_log = "failed", time.monotonic()
+        try:
+            for _ in range(self.spec.steps - self.trainer.step_count):
+                if self.pacer:
+                    self.pacer.before_step()
+                frame = self.trainer.step()
+                if self.pacer:
+                    self.pacer.after_step()
+                    self._warn_if_slow(frame.step)
+                self.recorder.on_frame(frame)
+                if every and time.monotonic() - last_log >= every:
+                    last_log = time.monotonic()
+                    self.log.info("run_streams", step=frame.step, **_rounded(frame.streams()))
+                yield frame
+            status = "completed"
+        except GeneratorExit:
+            status = "stopped"
+            raise
+        finally:
+            self._end(status)
+
+    def _warn_if_slow(self, step: int) -> None:
+        if step != 20:
+            return
+        pacer = self.pacer
+        rate = pacer.machine_steps_per_second
+        if pacer.projected_seconds > pacer.interval * pacer.steps * 1.05:
+            self.log.warning("run_slower_than_preset", machine_steps_per_second=round(rate, 2),
+                             preset_steps_per_second=round(1 / pacer.interval, 2),
+                             projected_seconds=round(pacer.projected_seconds),
+                             fix="lower the preset's steps, raise duration_seconds, or give training more threads")
+        else:
+            self.log.info("run_paced", machine_steps_per_second=round(rate, 2),
+                          preset_steps_per_second=round(1 / pacer.interval, 2))
+
+    def _end(self, status: str) -> None:
+        summary = self.recorder.close(status)
+        self.summary = summary
+        data = self.loaded.config.data
+        prune(self.loaded.recordings_path, data.keep_recordings_count, data.keep_recordings_megabytes,
+              protect=self.spec.run_id)
+        seconds = (summary["ended_unix_seconds"] or 0) - summary["started_unix_seconds"]
+        self.log.info("run_ended", status=status, steps_done=summary["steps_done"], seconds=round(seconds, 1),
+                      **_rounded(summary["last_streams"]))
+
+
+def _rounded(streams: dict) -> dict:
+    return {k: round(v, 4) for k, v in streams.items() if isinstance(v, float) and v == v}

@@ -1,0 +1,129 @@
+"""installation.toml: the shipped file, and every kind of mistake a technician can make."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+from pydantic import BaseModel
+
+from daemon.config import ConfigInvalid, InstallationConfig, load, parse
+from tests.conftest import REPO, run_cli
+
+SHIPPED = REPO / "installation.toml"
+
+
+def errors_of(text: str) -> list:
+    with pytest.raises(ConfigInvalid) as caught:
+        parse(text, "installation.toml")
+    return caught.value.errors
+
+
+def test_shipped_file_is_valid_and_equals_the_embedded_defaults():
+    shipped = load(SHIPPED).config
+    assert shipped == InstallationConfig()
+
+
+def test_shipped_file_has_every_key_with_a_comment_above_it():
+    text = SHIPPED.read_text()
+    raw = tomllib.loads(text)
+    lines = text.splitlines()
+
+    def walk(model, table: dict, path: str):
+        for name, field in type(model).model_fields.items():
+            assert name in table, f"{path}.{name} is missing from installation.toml"
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, table[name], f"{path}.{name}")
+            elif isinstance(value, dict):
+                for key, preset in value.items():
+                    walk(preset, table[name][key], f"{path}.{name}.{key}")
+
+    walk(load(SHIPPED).config, raw, "")
+    for number, line in enumerate(lines):
+        if re.match(r"^[a-z_]+ = ", line):
+            assert lines[number - 1].startswith("#"), f"line {number + 1} ({line!r}) has no comment above it"
+
+
+def test_typo_gets_did_you_mean_with_file_key_and_line():
+    [error] = errors_of('[compute]\ndevice = "cpu"\ncpu_thread = 2\n')
+    assert error.key == "compute.cpu_thread"
+    assert "Did you mean 'cpu_threads'?" in error.message
+    assert error.line == 3
+    assert str(error).startswith("installation.toml:3: compute.cpu_thread:")
+
+
+def test_unknown_section_gets_did_you_mean():
+    [error] = errors_of('[loging]\nlevel = "info"\n')
+    assert error.key == "loging" and "Did you mean 'logging'?" in error.message and error.line == 1
+
+
+def test_wrong_type_says_what_was_expected_and_the_range():
+    [error] = errors_of('[compute]\ncpu_threads = "two"\n')
+    assert error.key == "compute.cpu_threads"
+    assert "expected a whole number" in error.message and "0 to 256" in error.message
+    assert error.line == 2
+
+
+def test_out_of_range_value_says_the_allowed_range():
+    [error] = errors_of("[runs.healthy]\nsteps = 100\nlr_generator = 3.0\n")
+    assert error.key == "runs.healthy.lr_generator"
+    assert "3.0 is out of range; allowed: 0.0 to 1.0" in error.message
+    assert error.line == 3
+
+
+def test_missing_required_preset_field_names_the_table():
+    [error] = errors_of("[runs.mine]\nbatch_size = 32\n[cycle]\npresets = ['mine']\n")
+    assert error.key == "runs.mine.steps"
+    assert "required key is missing" in error.message and "[runs.mine]" in error.message
+    assert error.line == 1
+
+
+def test_malformed_toml_gives_the_line():
+    [error] = errors_of('[data]\nmnist_path = "unterminated\n')
+    assert "not valid TOML" in error.message and error.line == 2
+
+
+def test_every_error_is_reported_at_once():
+    text = (
+        "[installation]\nnme = 'x'\n"
+        "[compute]\ndevice = 'gpu'\ncpu_threads = -1\n"
+        "[runs.mine]\nsteps = 'many'\n"
+        "[cycle]\npresets = ['mine', 'helthy']\n"
+    )
+    errors = errors_of(text)
+    keys = [e.key for e in errors]
+    assert keys == ["installation.nme", "compute.device", "compute.cpu_threads", "runs.mine.steps", "cycle.presets[1]"]
+    assert [e.line for e in errors] == [2, 4, 5, 7, 9]
+
+
+def test_cycle_naming_an_unknown_preset_suggests_one():
+    [error] = errors_of("[cycle]\npresets = ['healthy', 'colapsed']\n")
+    assert error.key == "cycle.presets[1]" and "Did you mean 'collapsed'?" in error.message
+
+
+def test_check_config_cli_valid_file_prints_one_line_and_exits_zero():
+    result = run_cli("check-config", str(SHIPPED))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1 and "ok" in result.stdout
+
+
+def test_check_config_cli_lists_every_error_without_a_traceback(tmp_path):
+    bad = tmp_path / "installation.toml"
+    bad.write_text("[compute]\ndevice = 'gpu'\ncpu_thread = 1\n[data]\nkeep_recordings_count = 0\n")
+    result = run_cli("check-config", str(bad))
+    assert result.returncode == 2
+    assert "3 errors" in result.stderr
+    assert f"{bad}:2: compute.device" in result.stderr
+    assert "Did you mean 'cpu_threads'?" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unreadable_and_non_utf8_files_are_config_errors(tmp_path):
+    binary = tmp_path / "installation.toml"
+    binary.write_bytes(b"\xff\xfe[data]")
+    result = run_cli("check-config", str(binary))
+    assert result.returncode == 2 and "UTF-8" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("check-config", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "cannot read the file" in missing.stderr
