@@ -12,7 +12,7 @@ import torch
 
 from daemon.config import LoadedConfig
 from daemon.gan.classifier import DigitClassifier, load_classifier, train_classifier
-from daemon.gan.dataset import load_images
+from daemon.gan.dataset import MnistImages, MnistMissing, fetch, load_images
 from daemon.gan.device import select_device
 from daemon.gan.pacing import Pacer
 from daemon.gan.trainer import GanTrainer, RunSpec
@@ -54,6 +54,22 @@ def ensure_classifier(loaded: LoadedConfig, device: torch.device, progress=None)
     return load_classifier(path, device)[0]
 
 
+def _mnist_train_images(loaded: LoadedConfig, device: torch.device) -> MnistImages:
+    """MNIST's training images; downloaded first when missing and [data] download allows it."""
+    try:
+        return load_images(loaded.mnist_path, train=True, device=device)
+    except MnistMissing as missing:
+        if not loaded.config.data.download:
+            raise
+        log = get_logger("data")
+        log.info("mnist_downloading", path=str(loaded.mnist_path))
+        try:
+            fetch(loaded.mnist_path)
+        except Exception as exc:  # no network, a proxy, a full disk: all end in the same advice
+            raise MnistMissing(f"{missing} (Downloading failed: {exc}.)") from None
+        return load_images(loaded.mnist_path, train=True, device=device)
+
+
 class Instrument:
     """What every run shares: the config, the device, MNIST in memory and the classifier."""
 
@@ -61,7 +77,7 @@ class Instrument:
         compute = loaded.config.compute
         self.loaded = loaded
         self.device = select_device(compute.device, compute.cpu_threads)
-        self.data = load_images(loaded.mnist_path, train=True, device=self.device)
+        self.data = _mnist_train_images(loaded, self.device)
         self.classifier = ensure_classifier(loaded, self.device)
 
     def start(

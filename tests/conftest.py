@@ -30,7 +30,13 @@ def mnist_root() -> Path:
 
 @pytest.fixture(scope="session")
 def classifier_file(mnist_root, tmp_path_factory) -> Path:
-    """The judging classifier, trained for real once per test session (about 80 s on 2 cores)."""
+    """The judging classifier, trained for real once per test session (about 80 s on 2 cores).
+
+    $TWOS_AND_SEVENS_TEST_CLASSIFIER names weights to reuse while iterating; CI never sets it.
+    """
+    reuse = os.environ.get("TWOS_AND_SEVENS_TEST_CLASSIFIER")
+    if reuse:
+        return Path(reuse)
     path = tmp_path_factory.mktemp("classifier") / "classifier.pt"
     train_classifier(load_images(mnist_root, True), load_images(mnist_root, False), path)
     return path

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 from daemon.gan.trainer import GanTrainer
-from daemon.metrics import SampleBatch, measure_batch
+from daemon.metrics import MetricFrame, SampleBatch, measure_batch
 
-__all__ = ["judge"]
+__all__ = ["judge", "judge_run", "verdict"]
 
 
 def judge(trainer: GanTrainer, samples: int = 1000, seed: int = 12345) -> dict[str, float]:
@@ -21,3 +23,31 @@ def judge(trainer: GanTrainer, samples: int = 1000, seed: int = 12345) -> dict[s
         chunks.append(trainer.sample(latent.to(trainer.device))[:n])
     images = torch.cat(chunks).add(1).div(2)
     return measure_batch(SampleBatch(images, trainer.classifier), with_classifier=trainer.classifier is not None)
+
+
+def verdict(measures: dict[str, float]) -> str:
+    """Which regime a generator's measures look like, by the thresholds in docs/regimes.md.
+
+    Order matters: noise can fall into one class (low perplexity), so confidence is checked first.
+    """
+    if measures["classifier_confidence"] < 0.4:
+        return "random"
+    if measures["pixel_entropy"] > 3.0:
+        return "underfit"
+    if measures["class_perplexity"] < 6.0:
+        return "collapsed"
+    if measures["classifier_confidence"] >= 0.7 and measures["class_perplexity"] >= 7.0:
+        return "healthy"
+    return "unclear"
+
+
+def judge_run(
+    trainer: GanTrainer, checkpoints: list[int], samples: int = 1000
+) -> Iterator[tuple[int, dict[str, float], MetricFrame]]:
+    """Train flat out, yielding (step, judged measures, last frame) at each checkpoint step."""
+    wanted = sorted(set(checkpoints))
+    for frame in trainer.frames():
+        if frame.step in wanted:
+            measures = judge(trainer, samples)
+            measures["verdict"] = verdict(measures)
+            yield frame.step, measures, frame

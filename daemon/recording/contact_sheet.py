@@ -19,7 +19,8 @@ def contact_sheet(recording: Recording, out: Path, tiles: int = 8) -> Path:
     grids = [(f.step, f.grid) for f in recording.frames() if f.grid is not None]
     if not grids:
         raise ValueError(f"{recording.folder} holds no sample grids")
-    picks = sorted({round(i * (len(grids) - 1) / max(tiles - 1, 1)) for i in range(min(tiles, len(grids)))})
+    count = min(tiles, len(grids))
+    picks = sorted({round(i * (len(grids) - 1) / max(count - 1, 1)) for i in range(count)})
     chosen = [grids[i] for i in picks]
     height, width = chosen[0][1].shape
     sheet = Image.new("L", (width * len(chosen), height + LABEL_HEIGHT), 0)
