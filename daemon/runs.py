@@ -26,7 +26,8 @@ __all__ = ["Instrument", "LiveRun", "ensure_classifier", "new_run_id"]
 
 def new_run_id(preset_name: str, seed: int, root: Path) -> str:
     """UTC start time first, so run folders sort chronologically."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
     base = f"{stamp}-{preset_name}-s{seed}"
     run_id, n = base, 1
     while (root / run_id).exists():
