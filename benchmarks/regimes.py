@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daemon.config import load  # noqa: E402
 from daemon.gan.dataset import load_images  # noqa: E402
-from daemon.gan.judge import judge_run  # noqa: E402
+from daemon.gan.judge import judge_run, verdict  # noqa: E402
 from daemon.gan.trainer import GanTrainer, RunSpec, grid_image  # noqa: E402
 from daemon.runs import ensure_classifier  # noqa: E402
 
@@ -62,7 +62,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (threads are split among them)")
     parser.add_argument("--images", default=None, help="folder for the final grids of the first seed")
     parser.add_argument("--json", default=None, help="also write every row to this JSON file")
+    parser.add_argument("--from-json", default=None, help="print the table of an earlier --json, re-judged")
     args = parser.parse_args()
+    if args.from_json:
+        rows = json.loads(Path(args.from_json).read_text())
+        for row in rows:
+            row["verdict"] = verdict(row)
+        print_table(rows)
+        return
     checkpoints = [c for c in args.checkpoints if c <= args.steps] + [args.steps]
     threads = max(1, torch.get_num_threads() // args.jobs)
     jobs = [(p, s) for p in args.presets for s in args.seeds]
@@ -70,14 +77,19 @@ def main() -> None:
         futures = [pool.submit(one_run, args.config, p, s, args.steps, sorted(set(checkpoints)), threads,
                                args.images if s == args.seeds[0] else None) for p, s in jobs]
         rows = [row for f in futures for row in f.result()]
+    print_table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def print_table(rows: list[dict]) -> None:
+    rows = sorted(rows, key=lambda r: (r["preset"], r["seed"], r["step"]))
     print("| regime | seed | step | confidence | class perplexity | similarity | pixel entropy (bits) "
           "| sharpness | rms | D acc real/fake | verdict |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['preset']} | {r['seed']} | {r['step']} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS)
               + f" | {r['d_accuracy_real']:.2f}/{r['d_accuracy_fake']:.2f} | {r['verdict']} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -28,12 +28,14 @@ def judge(trainer: GanTrainer, samples: int = 1000, seed: int = 12345) -> dict[s
 def verdict(measures: dict[str, float]) -> str:
     """Which regime a generator's measures look like, by the thresholds in docs/regimes.md.
 
-    Order matters: noise can fall into one class (low perplexity), so confidence is checked first.
+    Order matters: a smear and static noise both get a low confidence from the classifier
+    (it learnt a flat answer for non-digits), so the blur measure is checked first; noise
+    often falls into one class (low perplexity), so confidence is checked before perplexity.
     """
+    if measures["sharpness"] < 0.05:
+        return "underfit"
     if measures["classifier_confidence"] < 0.4:
         return "random"
-    if measures["pixel_entropy"] > 3.0:
-        return "underfit"
     if measures["class_perplexity"] < 6.0:
         return "collapsed"
     if measures["classifier_confidence"] >= 0.7 and measures["class_perplexity"] >= 7.0:

@@ -9,17 +9,17 @@ import numpy as np
 
 __all__ = ["MetricFrame", "TRAINING_STREAMS"]
 
-# Per-step training measures carried as fields; sample measures travel in `samples`.
-TRAINING_STREAMS = (
-    "loss_generator",
-    "loss_discriminator",
-    "d_accuracy_real",
-    "d_accuracy_fake",
-    "grad_norm_generator",
-    "grad_norm_discriminator",
-    "update_ratio_generator",
-    "update_ratio_discriminator",
-)
+# Per-step training measures carried as fields (name → unit, meaning); sample measures travel in `samples`.
+TRAINING_STREAMS: dict[str, tuple[str, str]] = {
+    "loss_generator": ("nats", "G's binary cross-entropy against 'real': high when D sees through it."),
+    "loss_discriminator": ("nats", "D's binary cross-entropy on real plus fake: ≈1.39 is a coin toss."),
+    "d_accuracy_real": ("fraction 0–1", "Share of real digits D called real this step."),
+    "d_accuracy_fake": ("fraction 0–1", "Share of generated samples D called fake this step."),
+    "grad_norm_generator": ("L2 norm", "Size of G's gradient: how hard G is being pushed."),
+    "grad_norm_discriminator": ("L2 norm", "Size of D's gradient."),
+    "update_ratio_generator": ("‖Δθ‖/‖θ‖", "How much G's weights moved this step, relative to their size."),
+    "update_ratio_discriminator": ("‖Δθ‖/‖θ‖", "How much D's weights moved this step."),
+}
 
 
 @dataclass
