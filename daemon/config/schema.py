@@ -53,8 +53,8 @@ class Compute(Section):
 
 
 class Streams(Section):
-    sample_metrics_every_steps: int = Field(5, ge=1, le=10_000, description="Sample measures cadence.")
-    classifier_every_steps: int = Field(10, ge=1, le=10_000, description="Classifier cadence.")
+    sample_metrics_every_steps: int = Field(10, ge=1, le=10_000, description="Sample measures cadence.")
+    classifier_every_steps: int = Field(25, ge=1, le=10_000, description="Classifier cadence.")
     grid_every_steps: int = Field(25, ge=1, le=10_000, description="Sample grid cadence.")
     grid_samples: int = Field(64, ge=1, le=256, description="Samples in the grid.")
 

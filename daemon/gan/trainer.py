@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,10 +58,14 @@ def _grad_norm(module: nn.Module) -> float:
 
 def grid_image(images: torch.Tensor, columns: int = 8, padding: int = 2) -> np.ndarray:
     """Images in [-1, 1] (N, 1, 28, 28) → one uint8 greyscale grid (H, W) with black gutters."""
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images.detach().cpu(), nrow=columns, padding=padding, normalize=True, value_range=(-1, 1))
-    return (grid[0].mul(255).round().clamp(0, 255)).to(torch.uint8).numpy()
+    n, _, height, width = images.shape
+    rows = -(-n // columns)
+    pixels = images.detach().cpu().add(1).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)[:, 0]
+    tiles = torch.zeros(rows * columns, height, width, dtype=torch.uint8)
+    tiles[:n] = pixels
+    tiles = F.pad(tiles, (padding, 0, padding, 0)).view(rows, columns, height + padding, width + padding)
+    grid = tiles.permute(0, 2, 1, 3).reshape(rows * (height + padding), columns * (width + padding))
+    return F.pad(grid, (0, padding, 0, padding)).numpy()
 
 
 class GanTrainer:
@@ -96,6 +101,7 @@ class GanTrainer:
         self.samples: dict[str, float] = {}
         self.samples_step = 0
         self.class_histogram: tuple[float, ...] = ()
+        self.update_ratios = (math.nan, math.nan)
 
     def _latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.spec.preset.latent_size, generator=self.rng).to(self.device)
@@ -103,7 +109,7 @@ class GanTrainer:
     def _real(self) -> torch.Tensor:
         return self.data.batch(self.spec.preset.batch_size, self.rng)
 
-    def _train_discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float, float]:
+    def _train_discriminator(self, real: torch.Tensor, fake: torch.Tensor, track: bool) -> tuple[float, float, float]:
         logits_real = self.discriminator(real)
         logits_fake = self.discriminator(fake.detach())
         target_real = torch.full_like(logits_real, self.spec.preset.real_label)
@@ -112,18 +118,20 @@ class GanTrainer:
         )
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
-        self.track_d.snapshot()
+        if track:
+            self.track_d.snapshot()
         self.opt_d.step()
         accuracy_real = (logits_real > 0).float().mean()
         accuracy_fake = (logits_fake < 0).float().mean()
         return loss.item(), accuracy_real.item(), accuracy_fake.item()
 
-    def _train_generator(self, fake: torch.Tensor) -> float:
+    def _train_generator(self, fake: torch.Tensor, track: bool) -> float:
         logits = self.discriminator(fake)
         loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
-        self.track_g.snapshot()
+        if track:
+            self.track_g.snapshot()
         self.opt_g.step()
         return loss.item()
 
@@ -132,19 +140,23 @@ class GanTrainer:
         preset = self.spec.preset
         batch = preset.batch_size
         self.generator.train()
+        # Update ratios need a snapshot of every weight (≈1 ms): taken on the sample-measure cadence.
+        track = self._due(self.step_count + 1, self.cadence.sample_metrics_every_steps)
         fake = self.generator(self._latent(batch))
         for index in range(preset.discriminator_steps):
             if index:  # further D steps see fresh batches
                 with torch.no_grad():
                     fake = self.generator(self._latent(batch))
-            loss_d, acc_real, acc_fake = self._train_discriminator(self._real(), fake)
+            loss_d, acc_real, acc_fake = self._train_discriminator(self._real(), fake, track)
         grad_d = _grad_norm(self.discriminator)
         for index in range(preset.generator_steps):
             if index or preset.discriminator_steps > 1:
                 fake = self.generator(self._latent(batch))
-            loss_g = self._train_generator(fake)
+            loss_g = self._train_generator(fake, track)
         grad_g = _grad_norm(self.generator)
         self.step_count += 1
+        if track:
+            self.update_ratios = (self.track_g.ratio(), self.track_d.ratio())
         self._measure_samples(fake)
         now = time.time()
         return MetricFrame(
@@ -160,8 +172,8 @@ class GanTrainer:
             d_accuracy_fake=acc_fake,
             grad_norm_generator=grad_g,
             grad_norm_discriminator=grad_d,
-            update_ratio_generator=self.track_g.ratio(),
-            update_ratio_discriminator=self.track_d.ratio(),
+            update_ratio_generator=self.update_ratios[0],
+            update_ratio_discriminator=self.update_ratios[1],
             samples=dict(self.samples),
             samples_step=self.samples_step,
             class_histogram=self.class_histogram,
@@ -171,10 +183,8 @@ class GanTrainer:
     def _measure_samples(self, fake: torch.Tensor) -> None:
         # The step's own fake batch is measured: no extra generator pass on the hot path.
         step = self.step_count
-        with_classifier = self.classifier is not None and (
-            step % self.cadence.classifier_every_steps == 0 or step == 1
-        )
-        if step % self.cadence.sample_metrics_every_steps and not with_classifier and step != 1:
+        with_classifier = self.classifier is not None and self._due(step, self.cadence.classifier_every_steps)
+        if not with_classifier and not self._due(step, self.cadence.sample_metrics_every_steps):
             return
         batch = SampleBatch(fake.detach().add(1).div(2), self.classifier)
         self.samples.update(measure_batch(batch, with_classifier))
@@ -182,9 +192,13 @@ class GanTrainer:
         if with_classifier:
             self.class_histogram = tuple(float(v) for v in batch.class_histogram.cpu())
 
+    @staticmethod
+    def _due(step: int, every: int) -> bool:
+        """Measured on the first step, then every `every` steps."""
+        return step == 1 or step % every == 0
+
     def _grid_if_due(self) -> np.ndarray | None:
-        step = self.step_count
-        if step % self.cadence.grid_every_steps and step != 1 and step != self.spec.steps:
+        if not self._due(self.step_count, self.cadence.grid_every_steps) and self.step_count != self.spec.steps:
             return None
         return grid_image(self.sample(self.grid_latent))
 
