@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import secrets
 import time
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ def ensure_classifier(loaded: LoadedConfig, device: torch.device, progress=None)
             model, accuracy = load_classifier(path, device)
             log.debug("classifier_loaded", path=str(path), test_accuracy=accuracy)
             return model
-        except (ValueError, RuntimeError, OSError) as exc:
+        except (ValueError, RuntimeError, OSError, pickle.UnpicklingError) as exc:
             log.warning("classifier_cache_unusable", path=str(path), error=str(exc), action="retraining")
     log.info("classifier_training", path=str(path), note="once, about a minute or two on CPU")
     train = load_images(loaded.mnist_path, train=True, device=device)
