@@ -67,3 +67,31 @@ def test_run_plays_the_cycle_in_order(tmp_path, mnist_root, classifier_file):
     runs = list_recordings(tmp_path / "var" / "recordings")
     assert [r.run_id.split("-")[1] for r in runs] == ["random", "underfit", "random", "random"]
     assert all(r.status == "completed" for r in runs)
+
+
+def test_a_failing_run_is_logged_and_the_cycle_moves_on(loaded, monkeypatch):
+    """A fault injected into one preset's step (no real training fault can be caused on demand)."""
+    import threading
+
+    from structlog.testing import capture_logs
+
+    from daemon.cycle import play_cycle
+    from daemon.gan.trainer import GanTrainer
+
+    real_step = GanTrainer.step
+
+    def step(self):
+        if self.spec.preset_name == "collapsed":
+            raise RuntimeError("injected fault")
+        return real_step(self)
+
+    monkeypatch.setattr(GanTrainer, "step", step)
+    monkeypatch.setattr("daemon.cycle.MAX_BACKOFF_SECONDS", 0.01)
+    short = {name: preset.model_copy(update={"steps": 2}) for name, preset in loaded.config.runs.items()}
+    loaded = loaded.__class__(loaded.config.model_copy(update={"runs": short}), loaded.source, loaded.base_dir)
+    with capture_logs() as events:
+        assert play_cycle(loaded, threading.Event(), runs=3, flat_out=True) == 3
+    failed = [e for e in events if e["event"] == "run_failed"]
+    assert len(failed) == 1 and failed[0]["preset"] == "collapsed"
+    statuses = [r.status for r in list_recordings(loaded.recordings_path)]
+    assert statuses == ["completed", "failed", "completed"]
