@@ -103,7 +103,6 @@ class LiveRun:
     def __init__(self, spec: RunSpec, trainer: GanTrainer, recorder: Recorder, pacer: Pacer | None, loaded):
         self.spec, self.trainer, self.recorder, self.pacer, self.loaded = spec, trainer, recorder, pacer, loaded
         self.log = get_logger("trainer", run_id=spec.run_id, preset=spec.preset_name)
-        self.summary: dict | None = None
 
     @property
     def folder(self) -> Path:
@@ -150,7 +149,6 @@ class LiveRun:
 
     def _end(self, status: str) -> None:
         summary = self.recorder.close(status)
-        self.summary = summary
         data = self.loaded.config.data
         prune(self.loaded.recordings_path, data.keep_recordings_count, data.keep_recordings_megabytes,
               protect=self.spec.run_id)

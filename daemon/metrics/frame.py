@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -87,8 +87,3 @@ class MetricFrame:
         values = {k: v for k, v in record.items() if k in known}
         values["class_histogram"] = tuple(values.get("class_histogram", ()))
         return cls(**values, grid=grid)
-
-    def replace_grid(self, grid: np.ndarray | None) -> "MetricFrame":
-        values = asdict(self)
-        values.update(grid=grid, class_histogram=self.class_histogram)
-        return MetricFrame(**values)

@@ -19,6 +19,7 @@ __all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "GRIDS_FOLDER"]
 FRAMES_FILE = "frames.jsonl"
 SUMMARY_FILE = "summary.json"
 GRIDS_FOLDER = "grids"
+SUMMARY_EVERY_SECONDS = 10.0
 
 
 def grid_file_name(step: int) -> str:
@@ -51,6 +52,7 @@ class Recorder:
             "steps_done": 0,
             "last_streams": {},
         }
+        self.last_frame: MetricFrame | None = None
         self._write_summary()
 
     def on_frame(self, frame: MetricFrame) -> None:
@@ -60,8 +62,9 @@ class Recorder:
             save_png(self.folder / name, frame.grid)
             record["grid_png"] = name
         self.log.append(record)
-        self.summary["steps_done"] = frame.step
-        self.summary["last_streams"] = {k: (None if math.isnan(v) else v) for k, v in frame.streams().items()}
+        self.last_frame = frame
+        if time.monotonic() - self.summary_written >= SUMMARY_EVERY_SECONDS:
+            self._write_summary()
 
     def close(self, status: str = "completed") -> dict:
         """Finish the run: `completed`, `stopped` (asked to) or `failed`."""
@@ -71,4 +74,10 @@ class Recorder:
         return self.summary
 
     def _write_summary(self) -> None:
+        # Kept current every few seconds, so an interrupted run's summary says how far it got.
+        if self.last_frame is not None:
+            streams = self.last_frame.streams()
+            self.summary["steps_done"] = self.last_frame.step
+            self.summary["last_streams"] = {k: (None if math.isnan(v) else v) for k, v in streams.items()}
         write_atomic(self.folder / SUMMARY_FILE, json.dumps(self.summary, indent=2).encode())
+        self.summary_written = time.monotonic()
