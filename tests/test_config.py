@@ -36,14 +36,22 @@ def test_shipped_file_has_every_key_with_a_comment_above_it():
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 walk(value, table[name], f"{path}.{name}")
+            elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+                for index, entry in enumerate(value):
+                    walk(entry, table[name][index], f"{path}.{name}[{index}]")
             elif isinstance(value, dict):
                 for key, preset in value.items():
                     walk(preset, table[name][key], f"{path}.{name}.{key}")
 
     walk(load(SHIPPED).config, raw, "")
+    mapping_tables = 0
     for number, line in enumerate(lines):
-        if re.match(r"^[a-z_]+ = ", line):
+        mapping_tables += line.startswith("[[mapping]]")
+        # The first [[mapping]] explains every key; later ones carry one comment saying why.
+        if re.match(r"^[a-z_]+ = ", line) and mapping_tables <= 1:
             assert lines[number - 1].startswith("#"), f"line {number + 1} ({line!r}) has no comment above it"
+        if line.startswith("[[mapping]]"):
+            assert lines[number - 1].startswith("#"), f"mapping at line {number + 1} has no comment"
 
 
 def test_typo_gets_did_you_mean_with_file_key_and_line():
@@ -127,3 +135,16 @@ def test_unreadable_and_non_utf8_files_are_config_errors(tmp_path):
     assert result.returncode == 2 and "UTF-8" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("check-config", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "cannot read the file" in missing.stderr
+
+
+def test_mapping_mistakes_name_the_stream_or_parameter_meant():
+    errors = errors_of(
+        '[[mapping]]\nsource = "sharpnes"\ntarget = "sound.drone.levl"\n'
+        '[[mapping]]\nsource = "rms"\ntarget = "sound.noise.level"\n'
+        '[[mapping]]\nsource = "rms"\ntarget = "sound.noise.level"\ncurve = "cubic"\n'
+    )
+    messages = {e.key: (e.line, e.message) for e in errors}
+    assert "Did you mean 'sharpness'?" in messages["mapping[0].source"][1]
+    assert "Did you mean 'sound.drone.level'?" in messages["mapping[0].target"][1]
+    assert messages["mapping[2].target"][0] == 7 and "already driven by mapping [1]" in messages["mapping[2].target"][1]
+    assert "'cubic' is not allowed" in messages["mapping.2.curve"][1]

@@ -98,7 +98,7 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     if not isinstance(runs, dict) or not isinstance(presets, list):
         return []  # wrong types: the schema reports those
     names = sorted(runs)
-    errors = []
+    errors = _mapping_references(raw, text, file)
     for index, name in enumerate(presets):
         if isinstance(name, str) and name not in runs:
             errors.append(ConfigError(
@@ -108,6 +108,40 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
                 line_of_key(text, ("cycle", "presets")),
             ))
     return errors
+
+
+def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
+    """Each [[mapping]] must read a stream that exists and drive a parameter that exists, once."""
+    entries = raw.get("mapping", [])
+    if not isinstance(entries, list):
+        return []
+    from daemon.metrics import stream_names  # imports torch: only when mappings are checked
+    from daemon.sound.parameters import SOUND_PARAMETERS
+
+    streams, targets = stream_names(), sorted(SOUND_PARAMETERS)
+    errors, seen = [], {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        line = _line_of_array_entry(text, "mapping", index)
+        source, target = entry.get("source"), entry.get("target")
+        if isinstance(source, str) and source not in streams:
+            errors.append(ConfigError(file, f"mapping[{index}].source", f"no stream named '{source}'."
+                                      f"{did_you_mean(source, streams)} Streams are listed in docs/streams.md.", line))
+        if isinstance(target, str) and target not in SOUND_PARAMETERS:
+            errors.append(ConfigError(file, f"mapping[{index}].target", f"no parameter named '{target}'."
+                                      f"{did_you_mean(target, targets)} Parameters are listed in docs/sound.md.", line))
+        elif isinstance(target, str) and target in seen:
+            errors.append(ConfigError(file, f"mapping[{index}].target", f"'{target}' is already driven by mapping "
+                                      f"[{seen[target]}]; one mapping per parameter.", line))
+        seen.setdefault(target, index)
+    return errors
+
+
+def _line_of_array_entry(text: str, name: str, index: int) -> int | None:
+    """The header line of the index-th [[name]] table."""
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{name}]]")]
+    return headers[index] if index < len(headers) else None
 
 
 def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:

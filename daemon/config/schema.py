@@ -7,7 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "Audio",
     "Compute",
+    "DEFAULT_MAPPING",
+    "MappingEntry",
+    "Space",
+    "SpaceLayer",
     "Cycle",
     "Data",
     "Installation",
@@ -90,6 +95,49 @@ class RunPreset(Section):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="0 = a new seed every run.")
 
 
+class Audio(Section):
+    route: Literal["sounddevice", "jack"] = Field("sounddevice", description="Output route.")
+    device: str = Field("", description="Output device: a name substring or an index; empty = default.")
+    channels: int = Field(8, ge=2, le=32)
+    sample_rate_hz: int = Field(48000, ge=22050, le=192000)
+    block_frames: int = Field(1024, ge=64, le=8192)
+    ceiling_dbfs: float = _float(-1.0, -60.0, 0.0, "No sample ever exceeds this.")
+    max_gain_db: float = _float(0.0, -60.0, 12.0, "Most gain the master may apply.")
+    startup_ramp_seconds: float = _float(3.0, 0.0, 60.0, "Fade-in when the sound starts.")
+    run_fade_in_seconds: float = _float(5.0, 0.0, 600.0, "Fade-in at the start of each run.")
+    run_fade_out_seconds: float = _float(5.0, 0.0, 600.0, "Fade-out at the end of each run.")
+    hold_seconds: float = _float(10.0, 0.0, 3600.0, "When frames stop, hold the sound this long…")
+    idle_drift_seconds: float = _float(20.0, 0.0, 3600.0, "…then drift to the idle state over this long.")
+    drone_recordings_path: str = Field("", description="Folder of WAV/AIFF drones; empty = organ only.")
+    seed: int = Field(1, ge=0, le=2**31 - 1, description="Seed of the sound's randomness.")
+
+
+class SpaceLayer(Section):
+    position: float = _float(0.0, 0.0, 1.0, "Where around the speakers the layer sits (0–1 of the ring).")
+    rotation_hz: float = _float(0.0, -10.0, 10.0, "Turns around the ring per second.")
+    spread: float = _float(0.5, 0.0, 1.0, "0 = one speaker, 1 = every speaker.")
+
+
+class Space(Section):
+    drone: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.01, spread=0.8))
+    grains: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.25, rotation_hz=0.05, spread=0.3))
+    glitch: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.5, rotation_hz=-0.2, spread=0.1))
+    noise: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.0, spread=1.0))
+
+
+class MappingEntry(Section):
+    source: str = Field(..., min_length=1, description="A stream name (docs/streams.md).")
+    target: str = Field(..., min_length=1, description="A parameter name (docs/sound.md).")
+    input_min: float = _float(0.0, -1e9, 1e9, "Stream value mapped to output_min.")
+    input_max: float = _float(1.0, -1e9, 1e9, "Stream value mapped to output_max.")
+    output_min: float = _float(0.0, -1e9, 1e9, "Parameter value at input_min.")
+    output_max: float = _float(1.0, -1e9, 1e9, "Parameter value at input_max.")
+    curve: Literal["linear", "exponential", "logarithmic", "steps"] = "linear"
+    steps: int = Field(4, ge=2, le=64, description="Number of levels for curve = steps.")
+    smoothing_seconds: float = _float(1.0, 0.0, 600.0, "Glide time toward a new value.")
+    invert: bool = False
+
+
 class Cycle(Section):
     presets: list[str] = Field(
         default_factory=lambda: ["healthy", "collapsed", "underfit", "random"], min_length=1
@@ -125,6 +173,36 @@ DEFAULT_PRESETS: dict[str, RunPreset] = {
 }
 
 
+def _m(source: str, target: str, low: float, high: float, out_low: float, out_high: float, **rest) -> MappingEntry:
+    return MappingEntry(source=source, target=target, input_min=low, input_max=high,
+                        output_min=out_low, output_max=out_high, **rest)
+
+
+# The default composition (docs/sound.md explains it): order brings the organ out of the noise,
+# collapse locks the grains into a loop, a smear keeps everything filtered, noise is clicks.
+DEFAULT_MAPPING: list[MappingEntry] = [
+    _m("classifier_confidence", "sound.drone.level", 0.1, 0.85, 0.05, 0.8, smoothing_seconds=3.0),
+    _m("sharpness", "sound.drone.brightness", 0.005, 0.25, 0.0, 0.8, smoothing_seconds=3.0),
+    _m("loss_discriminator", "sound.drone.beating_hz", 0.0, 1.4, 0.2, 3.0, invert=True, smoothing_seconds=4.0),
+    _m("pixel_entropy", "sound.drone.wind", 1.5, 4.5, 0.05, 0.6, smoothing_seconds=3.0),
+    _m("similarity", "sound.grains.position_jitter", 0.25, 0.55, 0.0, 0.6, invert=True, smoothing_seconds=2.0),
+    _m("class_perplexity", "sound.grains.pitch_spread", 1.0, 9.0, 0.0, 0.5, smoothing_seconds=2.0),
+    _m("sharpness", "sound.grains.duration_seconds", 0.005, 0.25, 0.04, 0.6, invert=True, curve="exponential",
+       smoothing_seconds=2.0),
+    _m("grad_norm_discriminator", "sound.grains.density", 0.0, 200.0, 4.0, 60.0, curve="logarithmic",
+       smoothing_seconds=1.0),
+    _m("progress", "sound.grains.position", 0.0, 1.0, 0.1, 0.9, smoothing_seconds=1.0),
+    _m("classifier_confidence", "sound.glitch.click_rate_hz", 0.1, 0.7, 1.0, 120.0, invert=True,
+       curve="exponential", smoothing_seconds=1.0),
+    _m("similarity", "sound.glitch.stutter", 0.3, 0.6, 0.0, 0.9, curve="exponential", smoothing_seconds=2.0),
+    _m("d_accuracy_real", "sound.glitch.crush_bits", 0.5, 1.0, 6.0, 16.0, invert=True, curve="steps", steps=6,
+       smoothing_seconds=0.0),
+    _m("loss_generator", "sound.overdrive.drive", 0.5, 8.0, 0.05, 0.7, smoothing_seconds=2.0),
+    _m("pixel_entropy", "sound.noise.level", 1.5, 4.5, 0.02, 0.3, smoothing_seconds=3.0),
+    _m("sharpness", "sound.noise.cutoff_hz", 0.005, 0.25, 400.0, 9000.0, curve="exponential", smoothing_seconds=3.0),
+]
+
+
 class InstallationConfig(Section):
     installation: Installation = Field(default_factory=Installation)
     data: Data = Field(default_factory=Data)
@@ -133,3 +211,6 @@ class InstallationConfig(Section):
     logging: Logging = Field(default_factory=Logging)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
+    audio: Audio = Field(default_factory=Audio)
+    space: Space = Field(default_factory=Space)
+    mapping: list[MappingEntry] = Field(default_factory=lambda: list(DEFAULT_MAPPING))

@@ -1,0 +1,61 @@
+"""Metric → parameter curves: ranges, curve shapes, inversion and smoothing, for sound and image alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping as Dict
+
+from daemon.config.schema import MappingEntry
+
+__all__ = ["Mapper", "curve_value"]
+
+
+def curve_value(entry: MappingEntry, raw: float) -> float:
+    """The target value for one stream value: normalise, shape, invert, scale to the output range."""
+    span = entry.input_max - entry.input_min
+    x = 0.0 if span == 0 else (raw - entry.input_min) / span
+    x = min(1.0, max(0.0, x))
+    if entry.invert:
+        x = 1.0 - x
+    if entry.curve == "exponential":
+        x = (math.exp(3.0 * x) - 1.0) / (math.exp(3.0) - 1.0)  # slow start, fast end
+    elif entry.curve == "logarithmic":
+        x = math.log1p(x * (math.e**3 - 1.0)) / 3.0  # fast start, slow end
+    elif entry.curve == "steps":
+        x = min(math.floor(x * entry.steps), entry.steps - 1) / max(entry.steps - 1, 1)
+    return entry.output_min + x * (entry.output_max - entry.output_min)
+
+
+class Mapper:
+    """Turns stream snapshots into smoothed target values; targets without a mapping hold their default.
+
+    Smoothing is a one-pole low-pass per target with the mapping's time constant (seconds), so
+    updates arriving at any rate glide instead of jumping. A NaN stream (not measured yet) holds.
+    """
+
+    def __init__(self, entries: list[MappingEntry], defaults: Dict[str, float]):
+        self.entries = [e for e in entries if e.target in defaults]
+        self.values: dict[str, float] = dict(defaults)
+        self.goals: dict[str, float] = dict(defaults)
+
+    def update(self, streams: Dict[str, float]) -> None:
+        """New stream values arrived: set each mapped target's goal."""
+        for entry in self.entries:
+            raw = streams.get(entry.source, math.nan)
+            if raw == raw:
+                self.goals[entry.target] = curve_value(entry, raw)
+
+    def advance(self, seconds: float) -> dict[str, float]:
+        """Move every value toward its goal by `seconds` of smoothing; return all values."""
+        for entry in self.entries:
+            target = entry.target
+            if entry.smoothing_seconds <= 0:
+                self.values[target] = self.goals[target]
+            else:
+                k = 1.0 - math.exp(-seconds / entry.smoothing_seconds)
+                self.values[target] += (self.goals[target] - self.values[target]) * k
+        return self.values
+
+    def drift_to(self, idle: Dict[str, float]) -> None:
+        """Set every goal to an idle state (the frame stream has stopped)."""
+        self.goals.update({k: v for k, v in idle.items() if k in self.goals})

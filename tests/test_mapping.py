@@ -1,0 +1,51 @@
+"""Mapping curves and smoothing: the artist's instrument between streams and parameters."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from daemon.config.schema import MappingEntry
+from daemon.mapping import Mapper, curve_value
+
+
+def entry(**overrides) -> MappingEntry:
+    values = dict(source="rms", target="sound.noise.level", input_min=0.0, input_max=1.0,
+                  output_min=10.0, output_max=20.0, smoothing_seconds=0.0)
+    return MappingEntry(**{**values, **overrides})
+
+
+def test_linear_clamps_scales_and_inverts():
+    assert curve_value(entry(), 0.5) == 15.0
+    assert curve_value(entry(), -3.0) == 10.0 and curve_value(entry(), 9.0) == 20.0
+    assert curve_value(entry(invert=True), 0.25) == 17.5
+
+
+def test_exponential_starts_slow_and_logarithmic_starts_fast():
+    assert curve_value(entry(curve="exponential"), 0.5) < 15.0 < curve_value(entry(curve="logarithmic"), 0.5)
+    for curve in ("exponential", "logarithmic"):
+        assert curve_value(entry(curve=curve), 0.0) == pytest.approx(10.0)
+        assert curve_value(entry(curve=curve), 1.0) == pytest.approx(20.0)
+
+
+def test_steps_quantise_to_levels():
+    values = {curve_value(entry(curve="steps", steps=3), x / 100) for x in range(101)}
+    assert values == {10.0, 15.0, 20.0}
+
+
+def test_smoothing_glides_with_its_time_constant_and_nan_holds():
+    mapper = Mapper([entry(smoothing_seconds=2.0)], {"sound.noise.level": 10.0})
+    mapper.update({"rms": 1.0})
+    assert mapper.advance(2.0)["sound.noise.level"] == pytest.approx(10.0 + 10.0 * (1 - math.exp(-1)))
+    mapper.update({"rms": math.nan})
+    assert mapper.advance(100.0)["sound.noise.level"] == pytest.approx(20.0)
+
+
+def test_drift_to_idle_moves_goals_not_values():
+    mapper = Mapper([entry(smoothing_seconds=1.0)], {"sound.noise.level": 10.0})
+    mapper.update({"rms": 1.0})
+    mapper.advance(50.0)
+    mapper.drift_to({"sound.noise.level": 12.0})
+    assert mapper.values["sound.noise.level"] == pytest.approx(20.0)
+    assert mapper.advance(50.0)["sound.noise.level"] == pytest.approx(12.0)
