@@ -37,9 +37,11 @@ class Mapper:
         self.entries = [e for e in entries if e.target in defaults]
         self.values: dict[str, float] = dict(defaults)
         self.goals: dict[str, float] = dict(defaults)
+        self.drift_seconds: float | None = None
 
     def update(self, streams: Dict[str, float]) -> None:
         """New stream values arrived: set each mapped target's goal."""
+        self.drift_seconds = None
         for entry in self.entries:
             raw = streams.get(entry.source, math.nan)
             if raw == raw:
@@ -49,13 +51,18 @@ class Mapper:
         """Move every value toward its goal by `seconds` of smoothing; return all values."""
         for entry in self.entries:
             target = entry.target
-            if entry.smoothing_seconds <= 0:
+            smoothing = self.drift_seconds if self.drift_seconds is not None else entry.smoothing_seconds
+            if smoothing <= 0:
                 self.values[target] = self.goals[target]
             else:
-                k = 1.0 - math.exp(-seconds / entry.smoothing_seconds)
+                k = 1.0 - math.exp(-seconds / smoothing)
                 self.values[target] += (self.goals[target] - self.values[target]) * k
         return self.values
 
-    def drift_to(self, idle: Dict[str, float]) -> None:
-        """Set every goal to an idle state (the frame stream has stopped)."""
+    def drift_to(self, idle: Dict[str, float], seconds: float | None = None) -> None:
+        """Set every goal to an idle state (the frame stream has stopped), gliding over ≈`seconds`.
+
+        The glide's time constant is a third of `seconds`, so 95 % of the way is done by then.
+        """
         self.goals.update({k: v for k, v in idle.items() if k in self.goals})
+        self.drift_seconds = None if seconds is None else seconds / 3.0

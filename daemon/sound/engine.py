@@ -1,0 +1,85 @@
+"""The sound engine: every layer built once on a pyo server, driven by named parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from daemon.config.schema import Audio, Space
+from daemon.logs import get_logger
+from daemon.sound.glitch import Clicks, Crusher, Stutter
+from daemon.sound.grains import GranularCloud
+from daemon.sound.master import Master
+from daemon.sound.noise import NoiseFloor
+from daemon.sound.organ import Organ, organ_material
+from daemon.sound.parameters import SOUND_PARAMETERS
+from daemon.sound.server import pyo
+from daemon.sound.space import spatialise
+
+__all__ = ["SoundEngine"]
+
+DEZIPPER_SECONDS = 0.05
+MATERIAL_SECONDS = 6.0
+SOUND_FILES = {".wav", ".aif", ".aiff"}
+
+
+class SoundEngine:
+    """Drone, grains, glitch and noise on `channels` speakers, through the master's safety chain.
+
+    Build it after the pyo server has booted; `set()` may be called from any thread.
+    """
+
+    def __init__(self, audio: Audio, space: Space, channels: int, sample_rate_hz: int, base_dir: Path):
+        self.params = {name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default)
+                       for name, p in SOUND_PARAMETERS.items()}
+        p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
+        self.table = self._material(audio, sample_rate_hz, base_dir)
+        self.organ = Organ(p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind"))
+        self.grains = GranularCloud(self.table, p("grains.level"), p("grains.density"),
+                                    p("grains.duration_seconds"), p("grains.position"),
+                                    p("grains.position_jitter"), p("grains.pitch_spread"))
+        self.clicks = Clicks(p("glitch.level"), p("glitch.click_rate_hz"))
+        self.stutter = Stutter(self.organ.output + self.grains.output, p("glitch.stutter"))
+        bits, rate = p("glitch.crush_bits"), p("glitch.downsample")
+        self.crushed_grains = Crusher(self.grains.output, bits, rate)
+        self.crushed_glitch = Crusher(self.clicks.output + self.stutter.output, bits, rate)
+        self.noise = NoiseFloor(p("noise.level"), p("noise.cutoff_hz"))
+        self.layers = [
+            spatialise(self.organ.output, channels, space.drone),
+            spatialise(self.crushed_grains.output, channels, space.grains),
+            spatialise(self.crushed_glitch.output, channels, space.glitch),
+            spatialise(self.noise.output, channels, space.noise),
+        ]
+        # One stream per speaker, or .out() would wrap extra streams onto channels and sum them.
+        assert all(len(layer) == channels for layer in self.layers), [len(layer) for layer in self.layers]
+        mix = sum(self.layers[1:], self.layers[0])
+        self.drive = pyo.Disto(mix, drive=p("overdrive.drive"), slope=0.7)
+        self.master = Master(self.drive, p("master.gain"), audio)
+        self.master.output.out()
+
+    def set(self, values: dict[str, float]) -> None:
+        """New parameter values (clamped to each parameter's range); they glide over 50 ms."""
+        for name, value in values.items():
+            spec = SOUND_PARAMETERS.get(name)
+            if spec is not None:
+                self.params[name].value = min(spec.high, max(spec.low, float(value)))
+
+    def fade_to(self, level: float, seconds: float) -> None:
+        self.master.fade_to(level, seconds)
+
+    @staticmethod
+    def _material(audio: Audio, sample_rate_hz: int, base_dir: Path):
+        """The artist's drone recording when one is configured and readable, else the organ's tone."""
+        if audio.drone_recordings_path:
+            folder = (base_dir / audio.drone_recordings_path).resolve()
+            files = sorted(f for f in folder.glob("*") if f.suffix.lower() in SOUND_FILES) if folder.is_dir() else []
+            for file in files:
+                table = pyo.SndTable(str(file), chnl=0)
+                if table.getSize() > 0:
+                    return table
+            get_logger("sound").error("drone_recordings_unusable", path=str(folder),
+                                      fix="put WAV or AIFF files there or set [audio] drone_recordings_path = \"\"",
+                                      using="the embedded organ")
+        material = organ_material(sample_rate_hz, MATERIAL_SECONDS, audio.seed)
+        return pyo.DataTable(size=material.size, init=material.tolist())

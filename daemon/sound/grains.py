@@ -1,0 +1,21 @@
+"""The granular cloud over the drone material: density, grain length, read position, pitch spread."""
+
+from __future__ import annotations
+
+from daemon.sound.server import pyo
+
+__all__ = ["GranularCloud"]
+
+
+class GranularCloud:
+    """Grains read from `table`; position_jitter 0 reads the same spot every time: a stuck loop."""
+
+    def __init__(self, table, level, density, duration_seconds, position, position_jitter, pitch_spread):
+        size = table.getSize()
+        scatter = pyo.Noise(mul=position_jitter * 0.5)
+        pointer = pyo.Clip((position + scatter) * size, min=0, max=size - 1)
+        pitch = pyo.Pow(2.0, pyo.Noise(mul=pitch_spread))
+        envelope = pyo.HannTable()
+        self.particles = pyo.Particle(table, envelope, dens=density, pitch=pitch, pos=pointer,
+                                      dur=duration_seconds, dev=0.0, chnls=1)
+        self.output = pyo.Mix(self.particles, voices=1, mul=level * 0.5)
