@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     trial.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
 
     command("runs", _runs, "List recorded runs.")
+
+    render = command("render-audio", _render_audio, "Render a recorded run's sound to a multichannel WAV.")
+    render.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    render.add_argument("--out", type=Path, required=True, help="the WAV file to write (24-bit)")
+    render.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
     return parser
 
 
@@ -180,6 +185,40 @@ def _runs(args) -> int:
         print(f"{run.run_id}  {summary.get('preset', '?'):<10} {run.status:<11} "
               f"{summary.get('steps_done', 0)}/{summary.get('steps_total', '?')} steps  "
               f"{run.size_bytes() / 1e6:.1f} MB")
+    return 0
+
+
+def _find_recording(loaded, name: str):
+    from daemon.recording.reader import Recording
+
+    for candidate in (Path(name), loaded.recordings_path / name):
+        if (candidate / "frames.jsonl").is_file():
+            return Recording(candidate)
+    print(f"twos-and-sevens: no recording at {name} or {loaded.recordings_path / name} "
+          f"(`twos-and-sevens runs` lists them)", file=sys.stderr)
+    return None
+
+
+def _render_audio(args) -> int:
+    from tqdm import tqdm
+
+    from daemon.sound.render import render_recording
+
+    loaded = _load(args)
+    recording = _find_recording(loaded, args.recording)
+    if recording is None:
+        return EXIT_DATA
+    channels = args.channels or loaded.config.audio.channels
+    if not 1 <= channels <= 32:
+        print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
+        return EXIT_CONFIG
+    with tqdm(desc=f"rendering {recording.run_id}", unit="block", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        out = render_recording(recording, loaded, args.out, channels, progress)
+    print(f"wrote {out} ({channels} channels)")
     return 0
 
 

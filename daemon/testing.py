@@ -11,7 +11,7 @@ from daemon.gan.dataset import load_images
 from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.metrics import MetricFrame
 
-__all__ = ["config_for", "train_frames"]
+__all__ = ["config_for", "render_audio", "train_frames"]
 
 
 def config_for(folder: Path, mnist: Path, classifier: Path, extra_toml: str = "") -> LoadedConfig:
@@ -34,3 +34,12 @@ def train_frames(
     spec = RunSpec(f"test-{preset}-s{seed}", preset, config.runs[preset], seed, steps)
     trainer = GanTrainer(spec, data, torch.device("cpu"), config.streams, classifier)
     return list(trainer.frames()), trainer
+
+
+def render_audio(recording, loaded: LoadedConfig, channels: int = 8, seconds: float | None = None):
+    """Render a recording offline (as `render-audio` does) and return the samples (frames, channels)."""
+    import numpy as np
+
+    from daemon.sound.render import render_blocks
+
+    return np.concatenate([block.copy() for _, _, block in render_blocks(recording, loaded, channels, seconds=seconds)])

@@ -60,3 +60,23 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
         capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO,
         env={**os.environ, **(env or {})},
     )
+
+
+# Steps at which each regime already shows itself on seed 1 (see docs/regimes.md for the curves).
+SHORT_STEPS = {"healthy": 500, "collapsed": 300, "underfit": 150, "random": 50}
+
+
+@pytest.fixture(scope="session")
+def short_runs(tmp_path_factory, mnist_root, classifier_file):
+    """One real, recorded, flat-out run of each regime (seed 1, SHORT_STEPS): {preset: LiveRun}."""
+    from daemon.runs import Instrument
+
+    loaded = config_for(tmp_path_factory.mktemp("short-runs"), mnist_root, classifier_file)
+    instrument = Instrument(loaded)
+    runs = {}
+    for preset, steps in SHORT_STEPS.items():
+        run = instrument.start(preset, seed=1, steps=steps, flat_out=True)
+        for _ in run:
+            pass
+        runs[preset] = run
+    return runs

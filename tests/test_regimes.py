@@ -8,22 +8,11 @@ from __future__ import annotations
 import pytest
 
 from daemon.gan.judge import judge, verdict
-from daemon.testing import train_frames
-
-# Steps at which each regime already shows itself on seed 1 (see docs/regimes.md for the curves).
-SHORT_STEPS = {"healthy": 500, "collapsed": 300, "underfit": 150, "random": 50}
 
 
 @pytest.fixture(scope="module")
-def judged(tmp_path_factory, mnist_root, classifier_file, classifier):
-    from daemon.testing import config_for
-
-    loaded = config_for(tmp_path_factory.mktemp("regimes"), mnist_root, classifier_file)
-    measures = {}
-    for preset, steps in SHORT_STEPS.items():
-        _, trainer = train_frames(loaded, preset, steps, seed=1, classifier=classifier)
-        measures[preset] = judge(trainer, samples=500)
-    return measures
+def judged(short_runs):
+    return {preset: judge(run.trainer, samples=500) for preset, run in short_runs.items()}
 
 
 @pytest.mark.slow

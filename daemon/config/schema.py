@@ -186,6 +186,7 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("loss_discriminator", "sound.drone.beating_hz", 0.0, 1.4, 0.2, 3.0, invert=True, smoothing_seconds=4.0),
     _m("pixel_entropy", "sound.drone.wind", 1.5, 4.5, 0.05, 0.6, smoothing_seconds=3.0),
     _m("similarity", "sound.grains.position_jitter", 0.25, 0.55, 0.0, 0.6, invert=True, smoothing_seconds=2.0),
+    _m("similarity", "sound.grains.level", 0.25, 0.55, 0.15, 0.8, smoothing_seconds=2.0),
     _m("class_perplexity", "sound.grains.pitch_spread", 1.0, 9.0, 0.0, 0.5, smoothing_seconds=2.0),
     _m("sharpness", "sound.grains.duration_seconds", 0.005, 0.25, 0.04, 0.6, invert=True, curve="exponential",
        smoothing_seconds=2.0),

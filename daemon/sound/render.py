@@ -55,10 +55,14 @@ def render_blocks(recording: Recording, loaded: LoadedConfig, channels: int, blo
 
 def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, channels: int,
                      progress: Callable[[int, int], None] | None = None) -> Path:
-    """Write the render as 32-bit float WAV (written to a temporary name, then renamed)."""
+    """Write the render as 24-bit WAV (to a temporary name, then renamed).
+
+    24-bit PCM rather than float: libsndfile stamps float WAVs with the time of writing (PEAK
+    chunk), and the same recording must give the same bytes. The ceiling keeps samples in range.
+    """
     partial = out.with_name(out.name + ".partial")
     with soundfile.SoundFile(partial, "w", loaded.config.audio.sample_rate_hz, channels,
-                             subtype="FLOAT", format="WAV") as wav:
+                             subtype="PCM_24", format="WAV") as wav:
         for done, total, samples in render_blocks(recording, loaded, channels):
             wav.write(samples)
             if progress:

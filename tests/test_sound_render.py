@@ -1,0 +1,88 @@
+"""Offline renders of real recordings: every speaker plays, none above the ceiling, regimes audibly apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daemon.config.schema import MappingEntry
+from daemon.recording.reader import Recording
+from daemon.sound.master import db_to_gain
+from daemon.sound.render import render_recording
+from daemon.testing import render_audio
+from tests.conftest import run_cli
+
+SR = 48_000
+
+
+def spectra(samples: np.ndarray, seconds: float = 4.0) -> np.ndarray:
+    """Magnitude spectra (2048-point frames) of the downmix's last `seconds` before the fade-out."""
+    mono = samples.mean(axis=1)[-int(SR * seconds):]
+    frames = mono[: len(mono) // 2048 * 2048].reshape(-1, 2048) * np.hanning(2048)
+    return np.abs(np.fft.rfft(frames, axis=1))
+
+
+def high_frequency_share(samples: np.ndarray) -> float:
+    """Energy above 2 kHz / all energy: clicks and open noise (random) against filtered drone."""
+    power = spectra(samples) ** 2
+    return float(power[:, np.fft.rfftfreq(2048, 1 / SR) > 2000].sum() / power.sum())
+
+
+@pytest.fixture(scope="module")
+def renders(short_runs):
+    """Each regime's run as 8 channels, up to the end of its training (the fade-out not included)."""
+    result = {}
+    for preset, run in short_runs.items():
+        recording = Recording(run.folder)
+        end = list(recording.frames(with_grids=False))[-1].elapsed_seconds
+        result[preset] = render_audio(recording, run.loaded, 8, seconds=max(end, 5.0))
+    return result
+
+
+def test_every_channel_plays_and_channels_differ(renders):
+    for preset, samples in renders.items():
+        rms = np.sqrt((samples[SR:] ** 2).mean(axis=0))
+        assert (rms > 1e-3).all(), (preset, rms)
+        for a in range(8):
+            for b in range(a + 1, 8):
+                assert np.abs(samples[:, a] - samples[:, b]).max() > 1e-3, (preset, a, b)
+
+
+def test_no_sample_exceeds_the_ceiling(renders, short_runs):
+    ceiling = db_to_gain(short_runs["healthy"].loaded.config.audio.ceiling_dbfs)
+    for samples in renders.values():
+        assert np.abs(samples).max() <= ceiling + 1e-6
+
+
+def test_random_is_brighter_than_healthy_and_underfit_stays_filtered(renders):
+    # The mapping opens the noise floor's filter and the click rate when no digit is in sight.
+    assert high_frequency_share(renders["random"]) > 5 * high_frequency_share(renders["healthy"])
+    assert high_frequency_share(renders["underfit"]) < high_frequency_share(renders["random"]) / 5
+
+
+def test_a_deliberately_hot_mapping_never_passes_the_ceiling(short_runs):
+    run = short_runs["random"]
+    loaded = run.loaded
+    hot = [MappingEntry(source="progress", target=target, input_min=0, input_max=0.01, output_min=hi, output_max=hi,
+                        smoothing_seconds=0.0)
+           for target, hi in [("sound.drone.level", 1.0), ("sound.noise.level", 1.0), ("sound.glitch.level", 1.0),
+                              ("sound.grains.level", 1.0), ("sound.overdrive.drive", 0.99)]]
+    audio = loaded.config.audio.model_copy(update={"max_gain_db": 12.0, "ceiling_dbfs": -6.0})
+    config = loaded.config.model_copy(update={"mapping": hot, "audio": audio})
+    samples = render_audio(Recording(run.folder), loaded.__class__(config, loaded.source, loaded.base_dir), 4)
+    peak = np.abs(samples).max()
+    assert peak <= db_to_gain(-6.0) + 1e-6
+    assert peak > 0.9 * db_to_gain(-6.0)  # the mapping really was hot: the limiter worked for it
+
+
+def test_render_audio_command_is_byte_identical_for_the_same_recording(short_runs, tmp_path):
+    run = short_runs["collapsed"]
+    outs = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    for out in outs:
+        result = run_cli("render-audio", str(run.folder), "--out", str(out), "--channels", "4",
+                         "--config", run.loaded.source)
+        assert result.returncode == 0, result.stderr
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    import soundfile
+    info = soundfile.info(str(outs[0]))
+    assert info.channels == 4 and info.samplerate == SR
