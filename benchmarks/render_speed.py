@@ -1,0 +1,62 @@
+"""Offline render speed as × real time at 2, 8 and 16 channels (goal ≥ 20× at 8), in one process.
+
+    .venv/bin/python benchmarks/render_speed.py RECORDING [--seconds 30]
+
+The baseline printed first is pyo's bare cost for the same channel count: one sine per
+channel through the same manual-mode server, so the ratio shows what the patch itself costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from daemon.config import load  # noqa: E402
+from daemon.recording.reader import Recording  # noqa: E402
+from daemon.sound.render import render_blocks  # noqa: E402
+from daemon.sound.server import ManualServer, pyo  # noqa: E402
+
+
+def bare_speed(channels: int, seconds: float) -> float:
+    server = ManualServer(channels, 48_000, 1024, 1)
+    sines = pyo.Sine(freq=[110 * (k + 1) for k in range(channels)], mul=0.1).out()
+    blocks = int(seconds / server.block_seconds)
+    started = time.perf_counter()
+    for _ in range(blocks):
+        server.block()
+    elapsed = time.perf_counter() - started
+    del sines
+    server.close()
+    return blocks * server.block_seconds / elapsed
+
+
+def patch_speed(recording: Recording, loaded, channels: int, seconds: float) -> float:
+    started = time.perf_counter()
+    done = 0
+    for done, _, _ in render_blocks(recording, loaded, channels, seconds=seconds):
+        pass
+    return done * 1024 / 48_000 / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recording")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--config", default=None)
+    args = parser.parse_args()
+    loaded = load(Path(args.config) if args.config else None)
+    recording = Recording(Path(args.recording))
+    print(f"{args.seconds:.0f} s of {recording.run_id}, 48 kHz, 1024-frame blocks, one core")
+    for channels in (2, 8, 16):
+        bare = bare_speed(channels, args.seconds)
+        patch = patch_speed(recording, loaded, channels, args.seconds)
+        print(f"{channels:2d} channels: whole patch {patch:6.1f}× real time; bare server {bare:7.1f}×; "
+              f"patch/bare {patch / bare:.3f}  (goal ≥ 20× at 8)")
+
+
+if __name__ == "__main__":
+    main()
