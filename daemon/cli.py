@@ -11,6 +11,7 @@ from pathlib import Path
 from daemon import config as configuration
 from daemon.gan.dataset import MnistCorrupt, MnistMissing
 from daemon.logs import configure, get_logger
+from daemon.sound.devices import DeviceMissing
 
 __all__ = ["main"]
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigInvalid as exc:
         _print_config_errors(exc)
         return EXIT_CONFIG
-    except (MnistMissing, MnistCorrupt) as exc:
+    except (MnistMissing, MnistCorrupt, DeviceMissing) as exc:
         print(f"twos-and-sevens: {exc}", file=sys.stderr)
         return EXIT_DATA
     except KeyboardInterrupt:
@@ -63,6 +64,18 @@ def _parser() -> argparse.ArgumentParser:
     trial.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
 
     command("runs", _runs, "List recorded runs.")
+
+    play = command("play", _play, "Play a recorded run's sound in real time on the configured device.")
+    play.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    play.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
+    play.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
+
+    command("devices", _devices, "List the audio output devices and their channel counts.")
+
+    speakers = command("speaker-test", _speaker_test, "Pink-noise bursts on each speaker in turn.")
+    speakers.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
+    speakers.add_argument("--seconds-per-channel", type=float, default=2.0)
+    speakers.add_argument("--rounds", type=int, default=1)
 
     render = command("render-audio", _render_audio, "Render a recorded run's sound to a multichannel WAV.")
     render.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
@@ -197,6 +210,61 @@ def _find_recording(loaded, name: str):
     print(f"twos-and-sevens: no recording at {name} or {loaded.recordings_path / name} "
           f"(`twos-and-sevens runs` lists them)", file=sys.stderr)
     return None
+
+
+def _play(args) -> int:
+    from daemon.sound.live import LiveSound
+    from daemon.streams import Replay
+
+    loaded = _load(args)
+    recording = _find_recording(loaded, args.recording)
+    if recording is None:
+        return EXIT_DATA
+    stop = _stop_on_signals()
+    audio = loaded.config.audio
+    sound = LiveSound(loaded, args.channels)
+    try:
+        sound.fade_to(1.0, audio.run_fade_in_seconds)
+        for frame in Replay(recording, speed=args.speed):
+            if stop.is_set():
+                break
+            sound.on_frame(frame)
+        sound.fade_to(0.0, audio.run_fade_out_seconds if not stop.is_set() else 1.0)
+        stop.wait(audio.run_fade_out_seconds if not stop.is_set() else 1.0)
+    finally:
+        sound.close()
+    return 0
+
+
+def _devices(args) -> int:
+    from daemon.sound.devices import output_devices
+
+    _load(args)
+    devices = output_devices()
+    if not devices:
+        print("no audio output devices (is the sound card plugged in, or the JACK server running?)")
+        return EXIT_DATA
+    for d in devices:
+        print(f"[{d['index']}] {d['name']}  ({d['api']}, {d['channels']} output channels, "
+              f"{d['sample_rate_hz']:.0f} Hz)")
+    return 0
+
+
+def _speaker_test(args) -> int:
+    from daemon.sound.devices import find_output_device
+    from daemon.sound.speaker_test import speaker_test
+
+    loaded = _load(args)
+    audio = loaded.config.audio
+    channels = args.channels or audio.channels
+    device = find_output_device(audio.device, channels)
+
+    def announce(channel: int) -> None:
+        print(f"channel {channel} of {channels} playing", flush=True)
+
+    speaker_test(device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce,
+                 _stop_on_signals())
+    return 0
 
 
 def _render_audio(args) -> int:

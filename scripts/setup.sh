@@ -4,9 +4,10 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
-# System packages: a Python able to make a venv, PortAudio for sounddevice,
+# System packages: a Python able to make a venv, PortAudio for sounddevice, JACK (the
+# tests play into its dummy backend; galleries may route through it),
 # Mesa/EGL for headless GL.
-apt_packages=(python3 python3-venv python3-dev libportaudio2 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
+apt_packages=(python3 python3-venv python3-dev libportaudio2 jackd2 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

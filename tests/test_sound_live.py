@@ -1,0 +1,94 @@
+"""The real-time path: a real JACK server (dummy backend, 8 channels), the engine through sounddevice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from daemon.testing import JackRecorder, jack_dummy_server
+from tests.conftest import REPO, run_cli
+
+CHANNELS = 8
+
+
+@pytest.fixture
+def jack():
+    with jack_dummy_server(CHANNELS) as env:
+        recorder = JackRecorder(env["JACK_DEFAULT_SERVER"], CHANNELS)
+        try:
+            yield env, recorder
+        finally:
+            recorder.close()
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "daemon", *args], cwd=REPO, env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(child: subprocess.Popen) -> tuple[str, str]:
+    """SIGTERM (as systemd does), then collect; the child must leave JACK before the server goes."""
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+    try:
+        return child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
+def test_devices_lists_jack_with_its_channels(jack):
+    env, _ = jack
+    result = run_cli("devices", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "JACK" in result.stdout and f"{CHANNELS} output channels" in result.stdout
+
+
+def test_a_recording_plays_on_every_jack_channel(jack, short_runs):
+    env, recorder = jack
+    run = short_runs["healthy"]
+    child = start(["play", str(run.folder), "--config", run.loaded.source], env)
+    try:
+        recorder.connect_from("PortAudio")
+        captured = recorder.record(4.0)
+    finally:
+        out, err = stop(child)
+    assert child.returncode == 0, err
+    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
+    assert (rms > 1e-3).all(), rms
+    assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
+    assert '"sound_started"' in out
+
+
+def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
+    env, recorder = jack
+    child = start(["speaker-test", "--seconds-per-channel", "0.5", "--rounds", "3",
+                   "--config", loaded.source], env)
+    try:
+        recorder.connect_from("PortAudio")
+        captured = recorder.record(5.0)  # more than one round of 8 × 0.5 s, wherever it starts
+    finally:
+        out, err = stop(child)
+    # Slice the capture into 50 ms windows: in each, at most one channel may be loud.
+    windows = captured[: len(captured) // 2400 * 2400].reshape(-1, 2400, CHANNELS)
+    energy = np.sqrt((windows**2).mean(axis=1))
+    loud = energy > 0.01
+    assert loud.sum(axis=1).max() <= 1, "two channels loud at once"
+    assert set(np.flatnonzero(loud.any(axis=0))) == set(range(CHANNELS)), loud.any(axis=0)
+    assert "channel 1 of 8 playing" in out
+
+
+def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
+    env, _ = jack
+    config = tmp_path / "installation.toml"
+    config.write_text(loaded.config_text if hasattr(loaded, "config_text") else
+                      open(loaded.source).read() + '\n[audio]\ndevice = "Focusrite"\n')
+    result = run_cli("speaker-test", "--config", str(config), env=env)
+    assert result.returncode == 3
+    assert 'no output device matches [audio] device = "Focusrite"' in result.stderr
+    assert "system (JACK Audio Connection Kit, 8 ch)" in result.stderr and "Traceback" not in result.stderr
