@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", _run, "Play the installation: cycle through the presets until stopped.")
     run.add_argument("--runs", type=int, default=None, help="stop after this many runs")
     run.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
+    run.add_argument("--no-sound", action="store_true", help="train and record only")
 
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
@@ -118,8 +119,25 @@ def _run(args) -> int:
     from daemon.cycle import play_cycle
 
     loaded = _load(args)
-    play_cycle(loaded, _stop_on_signals(), runs=args.runs, flat_out=args.flat_out)
+    sound = None if args.no_sound else _sound_or_none(loaded)
+    try:
+        play_cycle(loaded, _stop_on_signals(), runs=args.runs, flat_out=args.flat_out, sound=sound)
+    finally:
+        if sound is not None:
+            sound.close()
     return 0
+
+
+def _sound_or_none(loaded):
+    """The live sound, or None (logged with the fix) when no device can play: training goes on."""
+    from daemon.sound.live import LiveSound
+
+    try:
+        return LiveSound(loaded)
+    except Exception as exc:  # DeviceMissing, PortAudioError, a JACK server gone: all leave silence
+        get_logger("sound").error("sound_unavailable", error=str(exc),
+                                  fix="check the device with `twos-and-sevens devices` and [audio] device")
+        return None
 
 
 def _fetch_data(args) -> int:

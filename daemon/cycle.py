@@ -14,7 +14,8 @@ __all__ = ["play_cycle"]
 MAX_BACKOFF_SECONDS = 60.0
 
 
-def play_cycle(loaded: LoadedConfig, stop: threading.Event, runs: int | None = None, flat_out: bool = False) -> int:
+def play_cycle(loaded: LoadedConfig, stop: threading.Event, runs: int | None = None, flat_out: bool = False,
+               sound=None) -> int:
     """Play presets in `[cycle] presets` order until `stop` is set (or `runs` runs); return runs played.
 
     A run that fails is logged and the cycle moves on to the next preset, waiting longer after
@@ -29,7 +30,7 @@ def play_cycle(loaded: LoadedConfig, stop: threading.Event, runs: int | None = N
         if stop.is_set() or (runs is not None and played >= runs):
             break
         try:
-            _play_one(instrument, preset, stop, flat_out)
+            _play_one(instrument, preset, stop, flat_out, sound, loaded.config.audio)
             failures = 0
         except Exception:
             failures += 1
@@ -41,9 +42,19 @@ def play_cycle(loaded: LoadedConfig, stop: threading.Event, runs: int | None = N
     return played
 
 
-def _play_one(instrument: Instrument, preset: str, stop: threading.Event, flat_out: bool) -> None:
+def _play_one(instrument: Instrument, preset: str, stop: threading.Event, flat_out: bool, sound, audio) -> None:
+    """One run, its frames to the sound (when there is sound), faded in and out."""
     run = iter(instrument.start(preset, flat_out=flat_out))
-    for _ in run:
-        if stop.is_set():
-            run.close()  # records the run as stopped
-            return
+    if sound is not None:
+        sound.fade_to(1.0, audio.run_fade_in_seconds)
+    try:
+        for frame in run:
+            if sound is not None:
+                sound.on_frame(frame)
+            if stop.is_set():
+                run.close()  # records the run as stopped
+                return
+    finally:
+        if sound is not None:
+            sound.fade_to(0.0, audio.run_fade_out_seconds)
+            stop.wait(audio.run_fade_out_seconds)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from daemon.testing import JackRecorder, jack_dummy_server
+from daemon.testing import JackRecorder, config_for, jack_dummy_server
 from tests.conftest import REPO, run_cli
 
 CHANNELS = 8
@@ -92,3 +92,26 @@ def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
     assert result.returncode == 3
     assert 'no output device matches [audio] device = "Focusrite"' in result.stderr
     assert "system (JACK Audio Connection Kit, 8 ch)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, tmp_path, mnist_root,
+                                                                          classifier_file):
+    env, recorder = jack
+    loaded = config_for(tmp_path, mnist_root, classifier_file,
+                        '[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 400\nlr_generator = 0.0\n'
+                        'duration_seconds = 60.0\n[audio]\nrun_fade_out_seconds = 0.5\n')
+    child = start(["run", "--config", loaded.source], env)
+    try:
+        recorder.connect_from("PortAudio", timeout_seconds=120)
+        captured = recorder.record(3.0)
+    finally:
+        out, err = stop(child)
+    assert child.returncode == 0, err
+    assert (np.sqrt((captured[-48_000:] ** 2).mean(axis=0)) > 1e-4).all()
+    assert '"sound_started"' in out and '"run_started"' in out
+    # No JACK server and no sound card: the sound is missing, the trainer still plays.
+    lonely = start(["run", "--runs", "1", "--flat-out", "--config", loaded.source],
+                   {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1"})
+    out, err = lonely.communicate(timeout=300)
+    assert lonely.returncode == 0, err
+    assert '"sound_unavailable"' in out and '"run_ended"' in out
