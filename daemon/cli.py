@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from daemon import config as configuration
@@ -108,6 +109,19 @@ def _check_config(args) -> int:
     return 0
 
 
+@contextmanager
+def _progress_bar(description: str, unit: str):
+    """A tqdm bar fed by `progress(done, total)` callbacks (hidden when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(desc=description, unit=unit, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
+
+
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -157,8 +171,6 @@ def _fetch_data(args) -> int:
 
 
 def _train_classifier(args) -> int:
-    from tqdm import tqdm
-
     from daemon.gan.classifier import train_classifier
     from daemon.gan.dataset import load_images
     from daemon.gan.device import select_device
@@ -167,11 +179,7 @@ def _train_classifier(args) -> int:
     device = select_device(loaded.config.compute.device, loaded.config.compute.cpu_threads)
     train = load_images(loaded.mnist_path, train=True, device=device)
     test = load_images(loaded.mnist_path, train=False, device=device)
-    with tqdm(desc="training classifier", unit="step") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar("training classifier", "step") as progress:
         accuracy = train_classifier(train, test, loaded.classifier_path, epochs=args.epochs, progress=progress)
     get_logger("classifier").info("classifier_trained", path=str(loaded.classifier_path),
                                   test_accuracy=round(accuracy, 4))
@@ -286,8 +294,6 @@ def _speaker_test(args) -> int:
 
 
 def _render_audio(args) -> int:
-    from tqdm import tqdm
-
     from daemon.sound.render import render_recording
 
     loaded = _load(args)
@@ -298,11 +304,7 @@ def _render_audio(args) -> int:
     if not 1 <= channels <= 32:
         print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
         return EXIT_CONFIG
-    with tqdm(desc=f"rendering {recording.run_id}", unit="block", disable=None) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar(f"rendering {recording.run_id}", "block") as progress:
         out = render_recording(recording, loaded, args.out, channels, progress)
     print(f"wrote {out} ({channels} channels)")
     return 0
