@@ -48,7 +48,7 @@ def test_run_cycles_presets_logs_json_and_stops_cleanly_on_sigterm(loaded):
             child.kill()
     assert child.returncode == 0, err
     events = [json.loads(line) for line in out.splitlines()]  # stdout is a pipe: JSON lines only
-    names = [e["event"] for e in events]
+    names = [e["event"] for e in events if e["component"] != "sound"]  # sound may be missing here: logged
     assert names[0] == "cycle_started" and "run_started" in names and names[-1] == "cycle_stopped"
     [run] = list_recordings(loaded.recordings_path)
     assert run.run_id.split("-")[1] == "healthy" and run.status == "stopped"
