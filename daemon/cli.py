@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
     render.add_argument("--out", type=Path, required=True, help="the WAV file to write (24-bit)")
     render.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
+    render.add_argument("--downmix", type=Path, default=None, help="also write a stereo preview WAV here")
     return parser
 
 
@@ -305,8 +306,8 @@ def _render_audio(args) -> int:
         print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
         return EXIT_CONFIG
     with _progress_bar(f"rendering {recording.run_id}", "block") as progress:
-        out = render_recording(recording, loaded, args.out, channels, progress)
-    print(f"wrote {out} ({channels} channels)")
+        out = render_recording(recording, loaded, args.out, channels, progress, args.downmix)
+    print(f"wrote {out} ({channels} channels)" + (f" and {args.downmix} (stereo preview)" if args.downmix else ""))
     return 0
 
 

@@ -75,14 +75,20 @@ def test_a_deliberately_hot_mapping_never_passes_the_ceiling(short_runs):
     assert peak > 0.9 * db_to_gain(-6.0)  # the mapping really was hot: the limiter worked for it
 
 
-def test_render_audio_command_is_byte_identical_for_the_same_recording(short_runs, tmp_path):
+def test_render_audio_command_is_byte_identical_and_writes_a_stereo_preview(short_runs, tmp_path):
+    import soundfile
+
     run = short_runs["collapsed"]
     outs = [tmp_path / "a.wav", tmp_path / "b.wav"]
     for out in outs:
         result = run_cli("render-audio", str(run.folder), "--out", str(out), "--channels", "4",
-                         "--config", run.loaded.source)
+                         "--downmix", str(out.with_suffix(".stereo.wav")), "--config", run.loaded.source)
         assert result.returncode == 0, result.stderr
     assert outs[0].read_bytes() == outs[1].read_bytes()
-    import soundfile
     info = soundfile.info(str(outs[0]))
     assert info.channels == 4 and info.samplerate == SR
+    four, _ = soundfile.read(str(outs[0]), dtype="float32")
+    stereo, _ = soundfile.read(str(outs[0].with_suffix(".stereo.wav")), dtype="float32")
+    assert stereo.shape == (len(four), 2)
+    assert np.abs(stereo).max() <= db_to_gain(run.loaded.config.audio.ceiling_dbfs) + 1e-4
+    assert np.sqrt((stereo**2).mean(axis=0)).min() > 1e-3 and np.abs(stereo[:, 0] - stereo[:, 1]).max() > 1e-3

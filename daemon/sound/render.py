@@ -14,7 +14,7 @@ from daemon.sound.conductor import Conductor
 from daemon.sound.engine import SoundEngine
 from daemon.sound.server import ManualServer
 
-__all__ = ["render_blocks", "render_recording"]
+__all__ = ["downmix_matrix", "render_blocks", "render_recording"]
 
 TAIL_SECONDS = 1.0
 
@@ -53,19 +53,39 @@ def render_blocks(recording: Recording, loaded: LoadedConfig, channels: int, blo
         server.close()
 
 
+def downmix_matrix(channels: int) -> np.ndarray:
+    """(channels, 2) gains for a stereo preview: speaker k equal-power panned at k/(channels−1).
+
+    Each column is divided by its sum, so the downmix never exceeds the ceiling the speakers obey.
+    """
+    position = np.arange(channels) / max(channels - 1, 1)
+    gains = np.stack([np.cos(position * np.pi / 2), np.sin(position * np.pi / 2)], axis=1)
+    return (gains / gains.sum(axis=0)).astype(np.float32)
+
+
 def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, channels: int,
-                     progress: Callable[[int, int], None] | None = None) -> Path:
+                     progress: Callable[[int, int], None] | None = None, downmix: Path | None = None) -> Path:
     """Write the render as 24-bit WAV (to a temporary name, then renamed).
 
     24-bit PCM rather than float: libsndfile stamps float WAVs with the time of writing (PEAK
     chunk), and the same recording must give the same bytes. The ceiling keeps samples in range.
     """
-    partial = out.with_name(out.name + ".partial")
-    with soundfile.SoundFile(partial, "w", loaded.config.audio.sample_rate_hz, channels,
-                             subtype="PCM_24", format="WAV") as wav:
+    rate = loaded.config.audio.sample_rate_hz
+    targets = [(out, channels)] + ([(downmix, 2)] if downmix else [])
+    partials = [path.with_name(path.name + ".partial") for path, _ in targets]
+    files = [soundfile.SoundFile(p, "w", rate, n, subtype="PCM_24", format="WAV")
+             for p, (_, n) in zip(partials, targets)]
+    matrix = downmix_matrix(channels)
+    try:
         for done, total, samples in render_blocks(recording, loaded, channels):
-            wav.write(samples)
+            files[0].write(samples)
+            if downmix:
+                files[1].write(samples @ matrix)
             if progress:
                 progress(done, total)
-    partial.replace(out)
+    finally:
+        for file in files:
+            file.close()
+    for partial, (path, _) in zip(partials, targets):
+        partial.replace(path)
     return out
