@@ -32,6 +32,7 @@ def play_cycle(loaded: LoadedConfig, stop: threading.Event, runs: int | None = N
         try:
             _play_one(instrument, preset, stop, flat_out, sound, loaded.config.audio)
             failures = 0
+            stop.wait(loaded.config.audio.silence_between_runs_seconds)
         except Exception:
             failures += 1
             wait = min(MAX_BACKOFF_SECONDS, 2.0 ** (failures - 1))

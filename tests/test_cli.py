@@ -95,3 +95,17 @@ def test_a_failing_run_is_logged_and_the_cycle_moves_on(loaded, monkeypatch):
     assert len(failed) == 1 and failed[0]["preset"] == "collapsed"
     statuses = [r.status for r in list_recordings(loaded.recordings_path)]
     assert statuses == ["completed", "failed", "completed"]
+
+
+def test_silence_between_runs_is_kept(loaded):
+    import threading
+
+    from daemon.cycle import play_cycle
+
+    short = {name: preset.model_copy(update={"steps": 2}) for name, preset in loaded.config.runs.items()}
+    audio = loaded.config.audio.model_copy(update={"silence_between_runs_seconds": 1.5})
+    config = loaded.config.model_copy(update={"runs": short, "audio": audio})
+    loaded = loaded.__class__(config, loaded.source, loaded.base_dir)
+    assert play_cycle(loaded, threading.Event(), runs=2, flat_out=True) == 2
+    first, second = (r.summary() for r in list_recordings(loaded.recordings_path))
+    assert second["started_unix_seconds"] - first["ended_unix_seconds"] >= 1.5
