@@ -28,6 +28,15 @@ def high_frequency_share(samples: np.ndarray) -> float:
     return float(power[:, np.fft.rfftfreq(2048, 1 / SR) > 2000].sum() / power.sum())
 
 
+def spectral_steadiness(samples: np.ndarray) -> float:
+    """Mean correlation of successive spectra (300–4000 Hz): high when the grains loop on one spot and pitch."""
+    freqs = np.fft.rfftfreq(2048, 1 / SR)
+    band = spectra(samples)[:, (freqs > 300) & (freqs < 4000)]
+    a = band[:-1] - band[:-1].mean(axis=1, keepdims=True)
+    b = band[1:] - band[1:].mean(axis=1, keepdims=True)
+    return float(((a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))).mean())
+
+
 @pytest.fixture(scope="module")
 def renders(short_runs):
     """Each regime's run as 8 channels, up to the end of its training (the fade-out not included)."""
@@ -58,6 +67,12 @@ def test_random_is_brighter_than_healthy_and_underfit_stays_filtered(renders):
     # The mapping opens the noise floor's filter and the click rate when no digit is in sight.
     assert high_frequency_share(renders["random"]) > 5 * high_frequency_share(renders["healthy"])
     assert high_frequency_share(renders["underfit"]) < high_frequency_share(renders["random"]) / 5
+
+
+def test_collapsed_is_spectrally_steadier_than_healthy(renders):
+    # Collapse locks the grains' read position, narrows their pitch and brings them forward:
+    # the spectrum repeats itself block after block (full 2000-step runs: 0.93 against 0.79).
+    assert spectral_steadiness(renders["collapsed"]) > spectral_steadiness(renders["healthy"]) + 0.05
 
 
 def test_a_deliberately_hot_mapping_never_passes_the_ceiling(short_runs):
