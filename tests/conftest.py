@@ -53,6 +53,10 @@ def loaded(tmp_path, mnist_root, classifier_file):
     return config_for(tmp_path, mnist_root, classifier_file)
 
 
+# Proxies on a closed local port: a real download fails at once, the same way on any machine.
+CLOSED_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "no_proxy": ""}
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
     """The real `twos-and-sevens` command in a child process."""
     return subprocess.run(

@@ -9,7 +9,7 @@ import torch
 
 from daemon.gan.classifier import evaluate, load_classifier, not_digits
 from daemon.gan.dataset import load_images
-from tests.conftest import run_cli
+from tests.conftest import CLOSED_NETWORK, run_cli
 
 
 def test_test_accuracy_is_at_least_98_5_percent(classifier_file, mnist_root):
@@ -38,8 +38,7 @@ def test_a_cache_holding_code_is_refused(tmp_path):
 def test_fetch_data_without_a_network_says_what_to_do(tmp_path):
     config = tmp_path / "installation.toml"
     config.write_text('[data]\nmnist_path = "mnist"\n')
-    closed = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "no_proxy": ""}
-    result = run_cli("fetch-data", "--config", str(config), env=closed, timeout=300)
+    result = run_cli("fetch-data", "--config", str(config), env=CLOSED_NETWORK, timeout=300)
     assert result.returncode == 3
     assert "could not download MNIST" in result.stderr and "copy the four uncompressed files" in result.stderr
     assert "Traceback" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -88,7 +89,7 @@ def test_a_failing_run_is_logged_and_the_cycle_moves_on(loaded, monkeypatch):
     monkeypatch.setattr(GanTrainer, "step", step)
     monkeypatch.setattr("daemon.cycle.MAX_BACKOFF_SECONDS", 0.01)
     short = {name: preset.model_copy(update={"steps": 2}) for name, preset in loaded.config.runs.items()}
-    loaded = loaded.__class__(loaded.config.model_copy(update={"runs": short}), loaded.source, loaded.base_dir)
+    loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"runs": short}))
     with capture_logs() as events:
         assert play_cycle(loaded, threading.Event(), runs=3, flat_out=True) == 3
     failed = [e for e in events if e["event"] == "run_failed"]
@@ -105,7 +106,7 @@ def test_silence_between_runs_is_kept(loaded):
     short = {name: preset.model_copy(update={"steps": 2}) for name, preset in loaded.config.runs.items()}
     audio = loaded.config.audio.model_copy(update={"silence_between_runs_seconds": 1.5})
     config = loaded.config.model_copy(update={"runs": short, "audio": audio})
-    loaded = loaded.__class__(config, loaded.source, loaded.base_dir)
+    loaded = dataclasses.replace(loaded, config=config)
     assert play_cycle(loaded, threading.Event(), runs=2, flat_out=True) == 2
     first, second = (r.summary() for r in list_recordings(loaded.recordings_path))
     assert second["started_unix_seconds"] - first["ended_unix_seconds"] >= 1.5

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from daemon.gan.dataset import EXPECTED, MnistCorrupt, MnistMissing, check_files, load_images, raw_folder
-from tests.conftest import run_cli
+from tests.conftest import CLOSED_NETWORK, run_cli
 
 
 def copy_of_mnist(mnist_root, tmp_path):
@@ -60,11 +60,9 @@ def test_commands_without_data_exit_nonzero_with_the_fix_and_no_traceback(tmp_pa
 
 
 def test_download_without_a_network_fails_with_the_same_advice(tmp_path, classifier_file):
-    # A real download through a proxy that refuses connections fails the same way on any machine.
     config = tmp_path / "installation.toml"
     config.write_text(f'[data]\nmnist_path = "empty"\ndownload = true\nclassifier_path = "{classifier_file}"\n')
-    closed = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "no_proxy": ""}
-    result = run_cli("run", "--config", str(config), env=closed, timeout=300)
+    result = run_cli("run", "--config", str(config), env=CLOSED_NETWORK, timeout=300)
     assert result.returncode == 3
     assert "Downloading failed" in result.stderr and "mnist_path" in result.stderr
     shutil.rmtree(tmp_path / "empty", ignore_errors=True)

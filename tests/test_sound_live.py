@@ -86,8 +86,7 @@ def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
 def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
     env, _ = jack
     config = tmp_path / "installation.toml"
-    config.write_text(loaded.config_text if hasattr(loaded, "config_text") else
-                      open(loaded.source).read() + '\n[audio]\ndevice = "Focusrite"\n')
+    config.write_text(open(loaded.source).read() + '\n[audio]\ndevice = "Focusrite"\n')
     result = run_cli("speaker-test", "--config", str(config), env=env)
     assert result.returncode == 3
     assert 'no output device matches [audio] device = "Focusrite"' in result.stderr
