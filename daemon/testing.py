@@ -50,6 +50,8 @@ def render_audio(recording, loaded: LoadedConfig, channels: int = 8, seconds: fl
 def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_frames: int = 1024):
     """A real JACK server with the dummy backend (no sound card), under a unique name.
 
+    jackd2 runs its process thread with real-time scheduling by default (SCHED_FIFO 10 here, as root).
+
     Yields the environment a child needs to reach it (JACK_DEFAULT_SERVER). The server dies
     with the test process (parent-death signal) and is stopped by its pid on exit.
     """

@@ -114,3 +114,32 @@ def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, 
     out, err = lonely.communicate(timeout=300)
     assert lonely.returncode == 0, err
     assert '"sound_unavailable"' in out and '"run_ended"' in out
+
+
+def test_the_jack_route_plays_every_channel_through_pyos_own_client(jack, short_runs, tmp_path):
+    env, recorder = jack
+    run = short_runs["collapsed"]
+    config = tmp_path / "installation.toml"
+    config.write_text(open(run.loaded.source).read() + '\n[audio]\nroute = "jack"\n')
+    child = start(["play", str(run.folder), "--config", str(config)], env)
+    try:
+        recorder.connect_from("twos-and-sevens")
+        captured = recorder.record(4.0)
+    finally:
+        out, err = stop(child)
+    assert child.returncode == 0, err
+    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
+    assert (rms > 1e-3).all(), rms
+    assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
+    assert '"route": "jack"' in out and "system:playback_8" in out  # wired to the speakers as well
+
+
+def test_the_jack_route_names_the_ports_when_too_few_match(jack, short_runs, tmp_path):
+    env, _ = jack
+    run = short_runs["random"]
+    config = tmp_path / "installation.toml"
+    config.write_text(open(run.loaded.source).read() + '\n[audio]\nroute = "jack"\nchannels = 12\n')
+    result = run_cli("play", str(run.folder), "--config", str(config), env=env)
+    assert result.returncode == 3, result.stderr
+    assert "[audio] channels = 12, but only 8 JACK ports match" in result.stderr
+    assert "system:playback_1" in result.stderr and "Traceback" not in result.stderr

@@ -96,9 +96,9 @@ class RunPreset(Section):
 
 
 class Audio(Section):
-    # pyo's own JACK backend ("jack") is still to come (issue 3); sounddevice reaches JACK already.
-    route: Literal["sounddevice"] = Field("sounddevice", description="Output route.")
-    device: str = Field("", description="Output device: a name substring or an index; empty = default.")
+    route: Literal["sounddevice", "jack"] = Field("sounddevice", description="Output route.")
+    device: str = Field("", description="sounddevice: a name substring or an index; jack: a port-name prefix. "
+                                        "Empty = the default device / the physical playback ports.")
     channels: int = Field(8, ge=2, le=32)
     sample_rate_hz: int = Field(48000, ge=22050, le=192000)
     block_frames: int = Field(1024, ge=64, le=8192)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DeviceMissing", "find_output_device", "output_devices"]
+__all__ = ["DeviceMissing", "find_jack_ports", "find_output_device", "jack_playback_ports", "output_devices"]
 
 
 class DeviceMissing(Exception):
@@ -47,3 +47,30 @@ def find_output_device(spec: str, channels: int) -> int:
         raise DeviceMissing(f"[audio] channels = {channels}, but {describe(matches)} has fewer outputs. "
                             f"Devices here: {describe(devices)}. Fix: lower [audio] channels or choose another device.")
     return big_enough[0]["index"]
+
+
+def jack_playback_ports(physical_only: bool) -> list[str]:
+    """The JACK server's audio input ports by name: the speakers' (physical) ones, or all."""
+    import jack
+
+    try:
+        client = jack.Client("twos-and-sevens-probe", no_start_server=True)
+    except jack.JackOpenError as exc:
+        raise DeviceMissing("no JACK server is running (route \"jack\"). Fix: start jackd, or set "
+                            "[audio] route = \"sounddevice\".") from exc
+    try:
+        return [p.name for p in client.get_ports(is_audio=True, is_input=True, is_physical=physical_only)]
+    finally:
+        client.close()
+
+
+def find_jack_ports(spec: str, channels: int) -> list[str]:
+    """`channels` port names for `[audio] device` under the JACK route: a port-name prefix, "" = physical."""
+    ports = jack_playback_ports(physical_only=not spec)
+    matches = [p for p in ports if p.startswith(spec)]
+    if len(matches) < channels:
+        shown = ", ".join(ports) or "none"
+        raise DeviceMissing(f"[audio] channels = {channels}, but only {len(matches)} JACK ports match "
+                            f"[audio] device = \"{spec}\". Ports here: {shown}. Fix: lower [audio] channels "
+                            f"or set [audio] device to a port-name prefix such as \"system:playback_\".")
+    return matches[:channels]

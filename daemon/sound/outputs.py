@@ -1,0 +1,77 @@
+"""The two real-time routes: pyo in manual mode under a sounddevice stream, or pyo's own JACK client."""
+
+from __future__ import annotations
+
+import os
+
+from daemon.config.schema import Audio
+from daemon.logs import get_logger
+from daemon.sound.devices import DeviceMissing, find_jack_ports, find_output_device
+from daemon.sound.server import ManualServer, pyo
+
+__all__ = ["JackOutput", "SounddeviceOutput", "open_output"]
+
+JACK_CLIENT_NAME = "twos-and-sevens"
+
+
+class SounddeviceOutput:
+    """PortAudio (ALSA, JACK, PulseAudio/PipeWire) pulls blocks; each callback renders one with pyo."""
+
+    def __init__(self, audio: Audio, channels: int):
+        import sounddevice
+
+        self.device = find_output_device(audio.device, channels)
+        self.manual = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
+        self.sample_rate_hz = audio.sample_rate_hz
+        self.underflows = 0
+        self.stream = sounddevice.OutputStream(
+            device=self.device, channels=channels, samplerate=audio.sample_rate_hz,
+            blocksize=audio.block_frames, dtype="float32", callback=self._callback)
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        if status.output_underflow:
+            self.underflows += 1
+        outdata[:] = self.manual.block()
+
+    def start(self) -> None:
+        self.stream.start()
+
+    def close(self) -> None:
+        self.stream.stop()
+        self.stream.close()
+        self.manual.close()
+
+
+class JackOutput:
+    """pyo's JACK backend, its outputs wired to the configured playback ports (no PortAudio in between)."""
+
+    def __init__(self, audio: Audio, channels: int):
+        os.environ["JACK_NO_START_SERVER"] = "1"  # never spawn a stray jackd: a missing server is an error
+        self.device = find_jack_ports(audio.device, channels)
+        self.server = pyo.Server(sr=audio.sample_rate_hz, nchnls=channels, buffersize=audio.block_frames,
+                                 duplex=0, audio="jack", jackname=JACK_CLIENT_NAME)
+        self.server.setVerbosity(1)
+        self.server.setJackAuto(False, False)
+        self.server.setJackAutoConnectOutputPorts(self.device)
+        self.server.boot()
+        if not self.server.getIsBooted():
+            raise DeviceMissing("pyo could not open a JACK client. Fix: start the JACK server, or set "
+                                "[audio] route = \"sounddevice\".")
+        self.server.setGlobalSeed(audio.seed)
+        self.sample_rate_hz = int(self.server.getSamplingRate())
+        if self.sample_rate_hz != audio.sample_rate_hz:
+            get_logger("sound").warning("jack_sample_rate_differs", configured=audio.sample_rate_hz,
+                                        jack=self.sample_rate_hz, fix="set [audio] sample_rate_hz to JACK's rate")
+        self.underflows = 0  # JACK counts its own xruns; pyo does not report them
+
+    def start(self) -> None:
+        self.server.start()
+
+    def close(self) -> None:
+        self.server.stop()
+        self.server.shutdown()
+
+
+def open_output(audio: Audio, channels: int) -> SounddeviceOutput | JackOutput:
+    """The configured route's output, its pyo server booted and not yet started."""
+    return JackOutput(audio, channels) if audio.route == "jack" else SounddeviceOutput(audio, channels)
