@@ -33,6 +33,8 @@ def test_live_run_records_frames_grids_and_summary(loaded):
     grids = [f.step for f in replayed if f.grid is not None]
     assert grids == [1, 25, 30]
     assert (replayed[-1].grid == live[-1].grid).all()
+    assert [f.step for f in replayed if f.insides is not None] == grids
+    assert (replayed[-1].insides == live[-1].insides).all()
     summary = recording.summary()
     assert summary["steps_done"] == 30 and summary["seed"] == 3 and summary["settings"]["latent_size"] == 100
     sheet = Image.open(contact_sheet(recording, run.folder / "contact.png"))

@@ -25,6 +25,19 @@ def test_every_step_yields_a_complete_frame(loaded, classifier):
     assert last.samples_step == 10  # every 5 steps, classifier every 10
     grids = [f.step for f in frames if f.grid is not None]
     assert grids == [1, 12] and last.grid.dtype.name == "uint8" and last.grid.shape == (242, 242)
+    # The insides: 64 feature maps of 14×14 in an 8×8 mosaic, each map scaled to its own peak.
+    assert [f.step for f in frames if f.insides is not None] == grids
+    assert last.insides.shape == (8 * 15 + 1, 8 * 15 + 1) and last.insides.max() == 255
+
+
+def test_insides_are_the_feature_maps_the_grid_is_painted_from(loaded):
+    _, trainer = train_frames(loaded, "healthy", 3)
+    import torch
+
+    with torch.no_grad():
+        images, features = trainer.generator.forward_with_features(trainer.grid_latent)
+        assert torch.equal(images, trainer.generator(trainer.grid_latent))
+    assert features.shape == (len(trainer.grid_latent), 64, 14, 14) and (features >= 0).all()  # after ReLU
 
 
 def test_same_seed_same_losses(loaded):

@@ -55,6 +55,11 @@ class Generator(nn.Module):
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         return self.blur(self.net(latent.view(latent.shape[0], self.latent_size, 1, 1)))
 
+    def forward_with_features(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images, and the 14×14 feature maps (N, width·2, 14, 14) the last layer paints them from."""
+        features = self.net[:6](latent.view(latent.shape[0], self.latent_size, 1, 1))
+        return self.blur(self.net[6:](features)), features
+
 
 class Discriminator(nn.Module):
     """images (N, 1, 28, 28) → logits (N,): real is positive."""

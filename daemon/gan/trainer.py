@@ -17,7 +17,7 @@ from daemon.gan.dataset import MnistImages
 from daemon.gan.models import Discriminator, Generator, init_weights
 from daemon.metrics import MetricFrame, SampleBatch, measure_batch
 
-__all__ = ["RunSpec", "GanTrainer", "grid_image"]
+__all__ = ["RunSpec", "GanTrainer", "grid_image", "insides_image"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,14 @@ def grid_image(images: torch.Tensor, columns: int = 8, padding: int = 2) -> np.n
     tiles = F.pad(tiles, (padding, 0, padding, 0)).view(rows, columns, height + padding, width + padding)
     grid = tiles.permute(0, 2, 1, 3).reshape(rows * (height + padding), columns * (width + padding))
     return F.pad(grid, (0, padding, 0, padding)).numpy()
+
+
+def insides_image(features: torch.Tensor, padding: int = 1) -> np.ndarray:
+    """One sample's feature maps (C, H, W) → a uint8 mosaic, each map scaled to its own peak."""
+    maps = features.detach().float().cpu()
+    peak = maps.flatten(1).amax(dim=1).clamp_min(1e-6)[:, None, None]
+    columns = int(np.ceil(np.sqrt(len(maps))))
+    return grid_image((maps / peak)[:, None] * 2 - 1, columns=columns, padding=padding)
 
 
 class GanTrainer:
@@ -177,7 +185,7 @@ class GanTrainer:
             samples=dict(self.samples),
             samples_step=self.samples_step,
             class_histogram=self.class_histogram,
-            grid=self._grid_if_due(),
+            **self._pictures_if_due(),
         )
 
     def _measure_samples(self, fake: torch.Tensor) -> None:
@@ -197,10 +205,13 @@ class GanTrainer:
         """Measured on the first step, then every `every` steps."""
         return step == 1 or step % every == 0
 
-    def _grid_if_due(self) -> np.ndarray | None:
+    def _pictures_if_due(self) -> dict[str, np.ndarray]:
+        """The sample grid and the first grid sample's feature maps, on the grid cadence and at the end."""
         if not self._due(self.step_count, self.cadence.grid_every_steps) and self.step_count != self.spec.steps:
-            return None
-        return grid_image(self.sample(self.grid_latent))
+            return {}
+        with torch.no_grad():
+            images, features = self.generator.forward_with_features(self.grid_latent)
+        return {"grid": grid_image(images), "insides": insides_image(features[0])}
 
     def sample(self, latent: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for given latent points, with no gradients or optimiser steps.

@@ -22,6 +22,9 @@ TRAINING_STREAMS: dict[str, tuple[str, str]] = {
 }
 
 
+PICTURES = {"grid", "insides"}  # stored as PNG files beside the record, not in it
+
+
 @dataclass
 class MetricFrame:
     """One training step, as streams the senses can follow.
@@ -39,7 +42,8 @@ class MetricFrame:
     see daemon.metrics.samples for each measure's unit. `class_histogram` is the fraction 0–1
     of samples the classifier put in each digit 0–9 (empty before the classifier first ran).
 
-    `grid`: the latest sample grid as uint8 (H, W) greyscale, only on frames that carry one.
+    `grid`: the latest sample grid as uint8 (H, W) greyscale, only on frames that carry one;
+    `insides`: on the same frames, the first grid sample's 14×14 feature maps as a uint8 mosaic.
     """
 
     run_id: str
@@ -60,6 +64,7 @@ class MetricFrame:
     samples_step: int = 0
     class_histogram: tuple[float, ...] = ()
     grid: np.ndarray | None = field(default=None, repr=False, compare=False)
+    insides: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def progress(self) -> float:
@@ -77,13 +82,14 @@ class MetricFrame:
 
     def to_record(self) -> dict:
         """A JSON-ready dict without the grid (grids are stored as PNG)."""
-        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "grid"}
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in PICTURES}
         record["class_histogram"] = list(self.class_histogram)
         return record
 
     @classmethod
-    def from_record(cls, record: dict, grid: np.ndarray | None = None) -> "MetricFrame":
-        known = {f.name for f in fields(cls)} - {"grid"}
+    def from_record(cls, record: dict, grid: np.ndarray | None = None,
+                    insides: np.ndarray | None = None) -> "MetricFrame":
+        known = {f.name for f in fields(cls)} - PICTURES
         values = {k: v for k, v in record.items() if k in known}
         values["class_histogram"] = tuple(values.get("class_histogram", ()))
-        return cls(**values, grid=grid)
+        return cls(**values, grid=grid, insides=insides)

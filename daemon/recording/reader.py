@@ -12,7 +12,7 @@ from PIL import Image
 
 from daemon.metrics import MetricFrame
 from daemon.recording.files import read_json_lines
-from daemon.recording.recorder import FRAMES_FILE, SUMMARY_FILE
+from daemon.recording.recorder import FRAMES_FILE, PICTURE_FOLDERS, SUMMARY_FILE
 
 __all__ = ["Recording", "list_recordings"]
 
@@ -43,18 +43,18 @@ class Recording:
         return read_json_lines(self.folder / FRAMES_FILE)
 
     def frames(self, with_grids: bool = True) -> Iterator[MetricFrame]:
-        """Every whole frame, in order, each with its grid when one was saved."""
+        """Every whole frame, in order, each with its grid and insides mosaic when they were saved."""
         for record in self.records():
-            name = record.pop("grid_png", None)
-            grid = self._grid(name) if with_grids and name else None
-            yield MetricFrame.from_record(record, grid)
+            names = {picture: record.pop(f"{picture}_png", None) for picture in PICTURE_FOLDERS}
+            pictures = {p: self._picture(name) for p, name in names.items() if name} if with_grids else {}
+            yield MetricFrame.from_record(record, **pictures)
 
-    def _grid(self, name: str) -> np.ndarray | None:
+    def _picture(self, name: str) -> np.ndarray | None:
         try:
             with Image.open(self.folder / name) as image:
                 return np.asarray(image.convert("L"))
         except OSError:
-            return None  # a grid lost to a power cut is skipped; its frame still plays
+            return None  # a picture lost to a power cut is skipped; its frame still plays
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())

@@ -1,4 +1,4 @@
-"""Recording a run as it trains: frames.jsonl, grids/*.png and summary.json in one folder per run."""
+"""Recording a run as it trains: frames.jsonl, grids/ and insides/ PNGs, summary.json, one folder per run."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from daemon.gan.trainer import RunSpec
 from daemon.metrics import MetricFrame
 from daemon.recording.files import AppendLog, write_atomic
 
-__all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "GRIDS_FOLDER"]
+__all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "PICTURE_FOLDERS"]
 
 FRAMES_FILE = "frames.jsonl"
 SUMMARY_FILE = "summary.json"
-GRIDS_FOLDER = "grids"
+PICTURE_FOLDERS = {"grid": "grids", "insides": "insides"}  # frame field → folder of step-NNNNNNN.png
 SUMMARY_EVERY_SECONDS = 10.0
 
 
-def grid_file_name(step: int) -> str:
-    return f"{GRIDS_FOLDER}/step-{step:07d}.png"
+def picture_file_name(picture: str, step: int) -> str:
+    return f"{PICTURE_FOLDERS[picture]}/step-{step:07d}.png"
 
 
 def save_png(path: Path, grid: np.ndarray) -> None:
@@ -33,11 +33,12 @@ def save_png(path: Path, grid: np.ndarray) -> None:
 
 
 class Recorder:
-    """A frame sink: appends every frame, saves every grid, keeps summary.json current."""
+    """A frame sink: appends every frame, saves every grid and insides mosaic, keeps summary.json current."""
 
     def __init__(self, root: Path, spec: RunSpec, device: str):
         self.folder = root / spec.run_id
-        (self.folder / GRIDS_FOLDER).mkdir(parents=True, exist_ok=True)
+        for folder in PICTURE_FOLDERS.values():
+            (self.folder / folder).mkdir(parents=True, exist_ok=True)
         self.log = AppendLog(self.folder / FRAMES_FILE)
         self.summary = {
             "run_id": spec.run_id,
@@ -57,10 +58,12 @@ class Recorder:
 
     def on_frame(self, frame: MetricFrame) -> None:
         record = frame.to_record()
-        if frame.grid is not None:
-            name = grid_file_name(frame.step)
-            save_png(self.folder / name, frame.grid)
-            record["grid_png"] = name
+        for picture in PICTURE_FOLDERS:
+            image = getattr(frame, picture)
+            if image is not None:
+                name = picture_file_name(picture, frame.step)
+                save_png(self.folder / name, image)
+                record[f"{picture}_png"] = name
         self.log.append(record)
         self.last_frame = frame
         if time.monotonic() - self.summary_written >= SUMMARY_EVERY_SECONDS:
