@@ -44,11 +44,15 @@ def test_shipped_file_has_every_key_with_a_comment_above_it():
                     walk(preset, table[name][key], f"{path}.{name}.{key}")
 
     walk(load(SHIPPED).config, raw, "")
-    mapping_tables = 0
+    seen_arrays: dict[str, int] = {}
+    table = ""
     for number, line in enumerate(lines):
-        mapping_tables += line.startswith("[[mapping]]")
-        # The first [[mapping]] explains every key; later ones carry one comment saying why.
-        if re.match(r"^[a-z_]+ = ", line) and mapping_tables <= 1:
+        if line.startswith("["):
+            table = line.strip()
+            seen_arrays[table] = seen_arrays.get(table, 0) + table.startswith("[[")
+        # The first entry of an array of tables ([[mapping]], [[video.projector]]) explains every key;
+        # later [[mapping]] tables carry one comment saying why.
+        if re.match(r"^[a-z_]+ = ", line) and seen_arrays.get(table, 0) <= 1:
             assert lines[number - 1].startswith("#"), f"line {number + 1} ({line!r}) has no comment above it"
         if line.startswith("[[mapping]]"):
             assert lines[number - 1].startswith("#"), f"mapping at line {number + 1} has no comment"
@@ -148,3 +152,26 @@ def test_mapping_mistakes_name_the_stream_or_parameter_meant():
     assert "Did you mean 'sound.drone.level'?" in messages["mapping[0].target"][1]
     assert messages["mapping[2].target"][0] == 7 and "already driven by mapping [1]" in messages["mapping[2].target"][1]
     assert "'cubic' is not allowed" in messages["mapping.2.curve"][1]
+
+
+def test_projector_mistakes_name_the_scene_meant_and_the_crop_allowed(tmp_path):
+    errors = errors_of(
+        '[[video.projector]]\nmonitor = "0"\nscene = "sample"\n'
+        '[[video.projector]]\nmonitor = "HDMI"\nscene = "data"\ncrop = [0.5, 0.0, 0.8, 1.0]\nrotation_degrees = 45\n'
+        '[[mapping]]\nsource = "rms"\ntarget = "visual.samples.tare"\n'
+    )
+    messages = {e.key: (e.line, e.message) for e in errors}
+    assert messages["video.projector[0].scene"][0] == 1
+    assert "Did you mean 'samples'?" in messages["video.projector[0].scene"][1]
+    assert "must lie inside [0, 1]" in messages["video.projector.1.crop"][1]
+    assert "video.projector.1.rotation_degrees" in messages
+    assert "Did you mean 'visual.samples.tear'?" in messages["mapping[0].target"][1]
+    # An artist's own shader folder: its scenes are the ones allowed; a missing folder says so.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "rain.frag").write_text("#version 330 core\n")
+    config = tmp_path / "installation.toml"
+    config.write_text('[video]\nshaders_path = "mine"\n[[video.projector]]\nscene = "rain"\n')
+    assert load(config).shaders_path == tmp_path / "mine"
+    config.write_text('[video]\nshaders_path = "theirs"\n')
+    with pytest.raises(ConfigInvalid, match="no folder .*theirs"):
+        load(config)

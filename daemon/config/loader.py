@@ -17,6 +17,7 @@ __all__ = ["LoadedConfig", "default_config_path", "load", "parse"]
 
 CONFIG_ENV = "TWOS_AND_SEVENS_CONFIG"
 MNIST_ENV = "TWOS_AND_SEVENS_MNIST"
+SHIPPED_SHADERS = Path(__file__).resolve().parents[2] / "shaders"
 SEARCH_PATHS = (Path("installation.toml"), Path("/etc/twos-and-sevens/installation.toml"))
 
 
@@ -43,6 +44,15 @@ class LoadedConfig:
     @property
     def classifier_path(self) -> Path:
         return self.path(self.config.data.classifier_path)
+
+    @property
+    def shaders_path(self) -> Path:
+        return shaders_folder(self.config.video.shaders_path, self.base_dir)
+
+
+def shaders_folder(setting: str, base_dir: Path) -> Path:
+    """`[video] shaders_path` resolved: relative to the config's folder, or the shipped shaders/."""
+    return (base_dir / Path(setting).expanduser()).resolve() if setting else SHIPPED_SHADERS
 
 
 def default_config_path() -> Path | None:
@@ -98,7 +108,7 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     if not isinstance(runs, dict) or not isinstance(presets, list):
         return []  # wrong types: the schema reports those
     names = sorted(runs)
-    errors = _mapping_references(raw, text, file)
+    errors = _mapping_references(raw, text, file) + _projector_scenes(raw, text, file)
     for index, name in enumerate(presets):
         if isinstance(name, str) and name not in runs:
             errors.append(ConfigError(
@@ -116,9 +126,10 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     if not isinstance(entries, list):
         return []
     from daemon.metrics import stream_names  # imports torch: only when mappings are checked
-    from daemon.sound.parameters import SOUND_PARAMETERS
+    from daemon.mapping import mapping_targets
 
-    streams, targets = stream_names(), sorted(SOUND_PARAMETERS)
+    parameters = mapping_targets()
+    streams, targets = stream_names(), sorted(parameters)
     errors, seen = [], {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -128,13 +139,35 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
         if isinstance(source, str) and source not in streams:
             errors.append(ConfigError(file, f"mapping[{index}].source", f"no stream named '{source}'."
                                       f"{did_you_mean(source, streams)} Streams are listed in docs/streams.md.", line))
-        if isinstance(target, str) and target not in SOUND_PARAMETERS:
+        if isinstance(target, str) and target not in parameters:
             errors.append(ConfigError(file, f"mapping[{index}].target", f"no parameter named '{target}'."
-                                      f"{did_you_mean(target, targets)} Parameters are listed in docs/sound.md.", line))
+                                      f"{did_you_mean(target, targets)} Parameters are listed in docs/sound.md "
+                                      f"and docs/visuals.md.", line))
         elif isinstance(target, str) and target in seen:
             errors.append(ConfigError(file, f"mapping[{index}].target", f"'{target}' is already driven by mapping "
                                       f"[{seen[target]}]; one mapping per parameter.", line))
         seen.setdefault(target, index)
+    return errors
+
+
+def _projector_scenes(raw: dict, text: str, file: str) -> list[ConfigError]:
+    """Each [[video.projector]] scene must be a shader file in [video] shaders_path."""
+    video = raw.get("video", {})
+    if not isinstance(video, dict) or not isinstance(video.get("shaders_path", ""), str):
+        return []
+    folder = shaders_folder(video.get("shaders_path", ""), Path(file).resolve().parent)
+    if not folder.is_dir():
+        return [ConfigError(file, "video.shaders_path", f"no folder {folder}. Fix: point it at a folder of .frag "
+                            f"files, or set it to \"\" for the shipped shaders.", line_of_key(text, ("video", "shaders_path")))]
+    scenes = sorted(p.stem for p in folder.glob("*.frag") if p.stem != "present")
+    errors = []
+    projectors = video.get("projector", [])
+    for index, projector in enumerate(projectors if isinstance(projectors, list) else []):
+        scene = projector.get("scene") if isinstance(projector, dict) else None
+        if isinstance(scene, str) and scene not in scenes:
+            errors.append(ConfigError(file, f"video.projector[{index}].scene", f"no scene named '{scene}' in {folder}."
+                                      f"{did_you_mean(scene, scenes)} Scenes there: {', '.join(scenes)}.",
+                                      _line_of_array_entry(text, "video.projector", index)))
     return errors
 
 
@@ -163,6 +196,8 @@ def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:
         return ConfigError(file, key, f"must not be empty ({err['msg'].lower()}).", line)
     if kind == "literal_error":
         return ConfigError(file, key, f"{given!r} is not allowed; {err['msg'].lower()}.", line)
+    if kind == "value_error":  # a validator's own explanation (e.g. a projector's crop)
+        return ConfigError(file, key, f"{err['msg'].removeprefix('Value error, ')} (got {given!r}).", line)
     expected = _type_name(field)
     message = f"expected {expected}, got {type(given).__name__} {given!r}"
     if field is not None and _range(field) != "any value":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "Audio",
@@ -127,6 +127,37 @@ class Space(Section):
     noise: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.0, spread=1.0))
 
 
+class Projector(Section):
+    monitor: str = Field("0", min_length=1, description="Monitor: its index (0, 1, …) or part of its name.")
+    scene: str = Field("samples", min_length=1, description="A scene: the name of a file in shaders/ without .frag.")
+    crop: list[float] = Field([0.0, 0.0, 1.0, 1.0], min_length=4, max_length=4,
+                              description="x, y, width, height of the scene shown, as fractions (0–1).")
+    rotation_degrees: Literal[0, 90, 180, 270] = Field(0, description="Clockwise rotation of the image.")
+    fps: float = _float(30.0, 1.0, 240.0, "Frames per second, paced by the program.")
+
+    @field_validator("crop")
+    @classmethod
+    def _crop_inside(cls, crop: list[float]) -> list[float]:
+        x, y, width, height = crop
+        if not (0 <= x < 1 and 0 <= y < 1 and 0 < width <= 1 - x and 0 < height <= 1 - y):
+            raise ValueError("crop = [x, y, width, height] must lie inside [0, 1]: e.g. [0.0, 0.0, 0.5, 1.0] "
+                             "is the left half")
+        return crop
+
+
+class Video(Section):
+    shaders_path: str = Field("", description="Folder of the scenes' GLSL files; empty = the shipped shaders/.")
+    hot_reload: bool = Field(True, description="Reload a shader file when it changes.")
+    fade_seconds: float = _float(3.0, 0.0, 600.0, "Fade from and to black at each run's start and end.")
+    hold_seconds: float = _float(10.0, 0.0, 3600.0, "When frames stop, hold the image this long…")
+    idle_drift_seconds: float = _float(20.0, 0.0, 3600.0, "…then drift to the idle state over this long.")
+    history_steps: int = Field(600, ge=16, le=8192, description="Steps of history the data lanes show.")
+    projector: list[Projector] = Field(
+        default_factory=lambda: [Projector(monitor="0", scene="samples"), Projector(monitor="1", scene="data"),
+                                 Projector(monitor="2", scene="inside")],
+        description="One fullscreen window per entry.")
+
+
 class MappingEntry(Section):
     source: str = Field(..., min_length=1, description="A stream name (docs/streams.md).")
     target: str = Field(..., min_length=1, description="A parameter name (docs/sound.md).")
@@ -203,6 +234,20 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("loss_generator", "sound.overdrive.drive", 0.5, 8.0, 0.05, 0.7, smoothing_seconds=2.0),
     _m("pixel_entropy", "sound.noise.level", 1.5, 4.5, 0.02, 0.3, smoothing_seconds=3.0),
     _m("sharpness", "sound.noise.cutoff_hz", 0.005, 0.25, 400.0, 9000.0, curve="exponential", smoothing_seconds=3.0),
+    # The image (docs/visuals.md): order heals the torn grid; a smear stays smeared; collapse leaves trails.
+    _m("classifier_confidence", "visual.samples.tear", 0.1, 0.85, 0.0, 0.9, invert=True, smoothing_seconds=2.0),
+    _m("pixel_entropy", "visual.samples.noise", 1.5, 4.5, 0.0, 0.6, smoothing_seconds=2.0),
+    _m("sharpness", "visual.samples.smear", 0.005, 0.25, 0.0, 1.0, invert=True, smoothing_seconds=2.0),
+    _m("similarity", "visual.samples.feedback", 0.25, 0.55, 0.1, 0.9, smoothing_seconds=2.0),
+    _m("loss_generator", "visual.samples.rgb_split", 0.5, 8.0, 0.0, 0.8, smoothing_seconds=1.0),
+    _m("grad_norm_discriminator", "visual.samples.scanlines", 0.0, 200.0, 0.1, 0.7, curve="logarithmic",
+       smoothing_seconds=1.0),
+    _m("class_perplexity", "visual.data.density", 1.0, 9.0, 0.1, 0.9, smoothing_seconds=2.0),
+    _m("update_ratio_generator", "visual.data.speed", 0.0, 0.02, 0.05, 1.5, smoothing_seconds=2.0),
+    _m("d_accuracy_fake", "visual.data.flicker", 0.5, 1.0, 0.0, 0.6, smoothing_seconds=1.0),
+    _m("grad_norm_generator", "visual.inside.flow", 0.0, 100.0, 0.05, 1.2, curve="logarithmic", smoothing_seconds=2.0),
+    _m("loss_discriminator", "visual.inside.warp", 0.0, 1.4, 0.0, 0.8, invert=True, smoothing_seconds=2.0),
+    _m("classifier_confidence", "visual.inside.contrast", 0.1, 0.85, 0.6, 2.5, smoothing_seconds=2.0),
 ]
 
 
@@ -216,4 +261,5 @@ class InstallationConfig(Section):
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)
     space: Space = Field(default_factory=Space)
+    video: Video = Field(default_factory=Video)
     mapping: list[MappingEntry] = Field(default_factory=lambda: list(DEFAULT_MAPPING))

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from daemon.mapping import Parameter
 
-__all__ = ["Parameter", "SOUND_PARAMETERS"]
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A mapping target: values are clamped to [low, high]; `default` is the idle state."""
-
-    default: float
-    low: float
-    high: float
-    unit: str
-    meaning: str
-
+__all__ = ["SOUND_PARAMETERS"]
 
 SOUND_PARAMETERS: dict[str, Parameter] = {
     "sound.drone.level": Parameter(0.3, 0.0, 1.0, "gain 0–1", "Loudness of the organ drone."),

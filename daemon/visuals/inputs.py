@@ -1,0 +1,57 @@
+"""What the scenes read, kept on the CPU: the latest grid and insides mosaic, and every stream's history."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from daemon.metrics import MetricFrame, stream_names
+
+__all__ = ["PictureInputs"]
+
+BLANK = np.zeros((8, 8), np.uint8)
+_versions = itertools.count(1)  # unique across instances: a canvas may be fed by one director, then another
+
+
+class PictureInputs:
+    """Fed with frames; each picture carries a version number so the GPU copy uploads only changes.
+
+    `lanes` is float32 (streams, history_steps + 1): columns 0…history−1 hold each stream's values,
+    oldest first, normalised 0–1 by the range it has spanned this run; the last column holds the
+    latest raw value (the numerals). Streams not measured yet read 0.
+    """
+
+    def __init__(self, history_steps: int):
+        self.names = stream_names()
+        self.history_steps = history_steps
+        self.grid = self.insides = BLANK
+        self.versions = {"samples": next(_versions), "inside": next(_versions), "lanes": next(_versions)}
+        self.reset()
+
+    def reset(self) -> None:
+        """A new run: history and ranges start again; the last pictures stay until new ones come."""
+        self.lanes = np.zeros((len(self.names), self.history_steps + 1), np.float32)
+        self.low = np.full(len(self.names), np.inf)
+        self.high = np.full(len(self.names), -np.inf)
+        self.versions["lanes"] = next(_versions)
+
+    def on_frame(self, frame: MetricFrame) -> None:
+        if frame.grid is not None:
+            self.grid = frame.grid
+            self.versions["samples"] = next(_versions)
+        if frame.insides is not None:
+            self.insides = frame.insides
+            self.versions["inside"] = next(_versions)
+        streams = frame.streams()
+        raw = np.array([streams.get(name, math.nan) for name in self.names], np.float64)
+        known = np.isfinite(raw)
+        self.low[known] = np.minimum(self.low[known], raw[known])
+        self.high[known] = np.maximum(self.high[known], raw[known])
+        span = np.where(self.high > self.low, self.high - self.low, 1.0)
+        normalised = np.where(known, (raw - np.where(np.isfinite(self.low), self.low, 0.0)) / span, 0.0)
+        self.lanes[:, :-2] = self.lanes[:, 1:-1]
+        self.lanes[:, -2] = np.clip(normalised, 0.0, 1.0)
+        self.lanes[:, -1] = np.where(known, raw, 0.0)
+        self.versions["lanes"] = next(_versions)

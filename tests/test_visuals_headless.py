@@ -1,0 +1,157 @@
+"""The scenes through real GL (Mesa llvmpipe over EGL, no X server): they compile, render and respond."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from structlog.testing import capture_logs
+
+from daemon.config.loader import SHIPPED_SHADERS
+from daemon.config.schema import Video
+from daemon.recording.reader import Recording
+from daemon.visuals.director import VisualDirector
+from daemon.visuals.headless import HeadlessCanvas
+from daemon.visuals.parameters import VISUAL_PARAMETERS
+from daemon.visuals.shaders import ShaderLibrary
+
+WIDTH, HEIGHT = 320, 180
+SCENES = ["samples", "data", "inside", "passthrough", "test_pattern"]
+CALM = {"visual.samples.tear": 0.0, "visual.samples.rgb_split": 0.0, "visual.samples.scanlines": 0.0,
+        "visual.samples.smear": 0.0, "visual.samples.feedback": 0.0, "visual.samples.noise": 0.0}
+
+
+@pytest.fixture(scope="module")
+def canvas():
+    canvas = HeadlessCanvas(SHIPPED_SHADERS, WIDTH, HEIGHT)
+    yield canvas
+    canvas.release()
+
+
+def director_with(frames=(), **values) -> VisualDirector:
+    """A director without mappings (values stay where the test puts them), faded fully in."""
+    director = VisualDirector([], Video())
+    for frame in frames:
+        director.on_frame(frame)
+    director.fade_to(1.0, 0.0)
+    director.tick(0.1)
+    director.values.update(values)
+    return director
+
+
+def recorded(short_runs, preset: str) -> list:
+    return list(Recording(short_runs[preset].folder).frames())
+
+
+def entropy_bits(image: np.ndarray) -> float:
+    counts = np.bincount(image.mean(axis=2).astype(np.uint8).ravel(), minlength=256)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def test_every_shipped_scene_compiles_and_draws(canvas, short_runs):
+    director = director_with(recorded(short_runs, "healthy"))
+    canvas.textures.set_picture("label", np.full((8, 32), 255, np.uint8))
+    for scene in SCENES:
+        image = canvas.draw(scene, director)
+        assert scene in canvas.library.compiled, canvas.library.errors.get(scene)
+        assert image.shape == (HEIGHT, WIDTH, 3) and image.max() > 50, scene
+
+
+def test_the_sample_grid_visibly_appears(canvas, short_runs):
+    frames = recorded(short_runs, "healthy")
+    grid = next(f.grid for f in reversed(frames) if f.grid is not None)
+    image = canvas.draw("samples", director_with(frames, **CALM)).mean(axis=2)
+    # The grid is a square as tall as the screen, centred: compare it with the source, resized.
+    left = (WIDTH - HEIGHT) // 2
+    shown = image[:, left:left + HEIGHT]
+    source = np.asarray(Image.fromarray(grid).resize((HEIGHT, HEIGHT), Image.BILINEAR), float)
+    correlation = np.corrcoef(shown.ravel(), source.ravel())[0, 1]
+    assert correlation > 0.9, correlation
+    assert image[:, : left - 2].max() < 10  # black beside it
+
+
+def test_tear_and_noise_raise_the_image_entropy(canvas, short_runs):
+    frames = recorded(short_runs, "healthy")
+    calm = canvas.draw("samples", director_with(frames, **CALM))
+    torn = canvas.draw("samples", director_with(frames, **{**CALM, "visual.samples.tear": 1.0,
+                                                           "visual.samples.noise": 1.0}))
+    assert entropy_bits(torn) > entropy_bits(calm) + 1.0, (entropy_bits(torn), entropy_bits(calm))
+
+
+def test_feature_maps_drive_the_inside_scene(canvas, short_runs):
+    early = [f for f in recorded(short_runs, "healthy") if f.insides is not None][0]
+    late = [f for f in recorded(short_runs, "healthy") if f.insides is not None][-1]
+    first = canvas.draw("inside", director_with([early])).astype(float)
+    second = canvas.draw("inside", director_with([late])).astype(float)
+    assert np.abs(first - second).mean() > 5
+
+
+def test_the_data_lanes_follow_the_streams(canvas, short_runs):
+    frames = recorded(short_runs, "random")
+    director = director_with(frames[:10], **{"visual.data.flicker": 0.0})
+    before = canvas.draw("data", director).astype(float)
+    for frame in frames[10:]:
+        director.on_frame(frame)
+    after = canvas.draw("data", director).astype(float)
+    numerals = slice(0, int(WIDTH * 0.14))
+    assert np.abs(before[:, numerals] - after[:, numerals]).mean() > 1  # the values changed
+    lanes = director.inputs.lanes
+    assert lanes.shape == (len(director.inputs.names), Video().history_steps + 1)
+    assert 0 <= lanes[:, :-1].min() and lanes[:, :-1].max() <= 1
+
+
+def test_blackout_is_black_and_fades_are_gradual(canvas, short_runs):
+    director = director_with(recorded(short_runs, "random"))
+    assert canvas.draw("samples", director).max() > 100
+    director.blackout()
+    assert canvas.draw("samples", director).max() == 0
+    director.fade_to(1.0, 2.0)
+    director.tick(1.0)
+    assert director.brightness == pytest.approx(0.5)
+
+
+def test_crop_and_rotation(canvas, short_runs):
+    canvas_square = HeadlessCanvas(SHIPPED_SHADERS, 96, 96)
+    try:
+        director = director_with(recorded(short_runs, "healthy"))
+        upright = canvas_square.draw("passthrough", director).astype(float)
+        turned = canvas_square.draw("passthrough", director, rotation_degrees=90).astype(float)
+        assert np.abs(turned - np.rot90(upright, k=-1)).mean() < 2  # clockwise
+        half = canvas_square.draw("passthrough", director, crop=(0.0, 0.0, 0.5, 1.0)).astype(float)
+        stretched = np.repeat(upright[:, :48], 2, axis=1)
+        assert np.abs(half - stretched).mean() < 12
+    finally:
+        canvas_square.release()
+
+
+def test_a_broken_shader_keeps_the_last_good_program(tmp_path, canvas, short_runs):
+    shutil.copy(SHIPPED_SHADERS / "samples.frag", tmp_path / "samples.frag")
+    library = ShaderLibrary(canvas.ctx, tmp_path)
+    good, _ = library.program("samples")
+    broken = (tmp_path / "samples.frag").read_text().replace("float split = rgb_split * 0.02;", "float split = ;")
+    (tmp_path / "samples.frag").write_text(broken)
+    os.utime(tmp_path / "samples.frag", ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    with capture_logs() as logs:
+        assert library.reload_changed() == []
+    assert library.program("samples")[0] is good
+    error = next(e for e in logs if e["event"] == "shader_error")
+    expected_line = broken.splitlines().index("    float split = ;") + 1
+    assert error["file"] == str(tmp_path / "samples.frag") and error["line"] == expected_line, error
+    assert library.reload_changed() == []  # the same broken file is not recompiled every poll
+    (tmp_path / "samples.frag").write_text(broken.replace("float split = ;", "float split = rgb_split * 0.03;"))
+    os.utime(tmp_path / "samples.frag", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    assert library.reload_changed() == ["samples"]
+    assert library.program("samples")[0] is not good
+    library.release()
+
+
+def test_visual_targets_join_the_mapping_registry():
+    from daemon.config import parse
+
+    config = parse('[[mapping]]\nsource = "similarity"\ntarget = "visual.samples.feedback"\n')
+    assert config.mapping[0].target in VISUAL_PARAMETERS
