@@ -13,6 +13,7 @@ from daemon import config as configuration
 from daemon.gan.dataset import MnistCorrupt, MnistMissing
 from daemon.logs import configure, get_logger
 from daemon.sound.devices import DeviceMissing
+from daemon.visuals.errors import NoDisplay, NoGraphics
 
 __all__ = ["main"]
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigInvalid as exc:
         _print_config_errors(exc)
         return EXIT_CONFIG
-    except (MnistMissing, MnistCorrupt, DeviceMissing) as exc:
+    except (MnistMissing, MnistCorrupt, DeviceMissing, NoGraphics, NoDisplay) as exc:
         print(f"twos-and-sevens: {exc}", file=sys.stderr)
         return EXIT_DATA
     except KeyboardInterrupt:
@@ -84,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, required=True, help="the WAV file to write (24-bit)")
     render.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
     render.add_argument("--downmix", type=Path, default=None, help="also write a stereo preview WAV here")
+
+    footage = command("render-video", _render_video, "Render a recorded run's image to an MP4 or PNG frames.")
+    footage.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    footage.add_argument("--out", type=Path, required=True, help="FILE.mp4 (H.264), or a folder for PNG frames")
+    footage.add_argument("--width", type=int, default=1280, help="width of each scene in pixels")
+    footage.add_argument("--height", type=int, default=720, help="height in pixels")
+    footage.add_argument("--fps", type=float, default=30.0)
+    footage.add_argument("--scene", action="append", default=None,
+                         help="a scene to render (repeat for several side by side; default: every projector's)")
+    footage.add_argument("--seconds", type=float, default=None, help="only the first SECONDS")
     return parser
 
 
@@ -308,6 +319,27 @@ def _render_audio(args) -> int:
     with _progress_bar(f"rendering {recording.run_id}", "block") as progress:
         out = render_recording(recording, loaded, args.out, channels, progress, args.downmix)
     print(f"wrote {out} ({channels} channels)" + (f" and {args.downmix} (stereo preview)" if args.downmix else ""))
+    return 0
+
+
+def _render_video(args) -> int:
+    from daemon.visuals.video import render_video
+
+    loaded = _load(args)
+    recording = _find_recording(loaded, args.recording)
+    if recording is None:
+        return EXIT_DATA
+    scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
+    known = {p.stem for p in loaded.shaders_path.glob("*.frag")}
+    unknown = [scene for scene in scenes if scene not in known]
+    if unknown or not (16 <= args.width <= 8192 and 16 <= args.height <= 8192 and 1 <= args.fps <= 240):
+        print(f"twos-and-sevens: scenes must be files in {loaded.shaders_path} ({', '.join(sorted(known))}), "
+              f"--width/--height 16–8192, --fps 1–240", file=sys.stderr)
+        return EXIT_CONFIG
+    with _progress_bar(f"rendering {recording.run_id}", "frame") as progress:
+        out = render_video(recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress,
+                           args.seconds)
+    print(f"wrote {out} ({' | '.join(scenes)}, {args.width * len(scenes)}×{args.height} at {args.fps:g} fps)")
     return 0
 
 

@@ -9,16 +9,12 @@ import numpy as np
 
 from daemon.config.loader import SHIPPED_SHADERS
 from daemon.visuals.director import VisualDirector
+from daemon.visuals.errors import NoGraphics
 from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
 
-__all__ = ["HeadlessCanvas", "NoGraphics", "egl_context"]
-
-
-class NoGraphics(Exception):
-    """No OpenGL 3.3 through EGL here; the message says what to install."""
-
+__all__ = ["HeadlessCanvas", "egl_context"]
 
 def egl_context() -> moderngl.Context:
     try:

@@ -1,0 +1,59 @@
+"""render-video: a recorded run to footage through EGL, and the regimes visibly apart in it."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+from PIL import Image
+
+from daemon.recording.reader import Recording
+from daemon.visuals.video import render_frames
+from tests.conftest import run_cli
+
+
+def test_render_video_writes_an_mp4_and_a_png_sequence(short_runs, tmp_path):
+    run = short_runs["collapsed"]
+    args = [str(run.folder), "--config", run.loaded.source, "--width", "160", "--height", "90", "--fps", "10",
+            "--seconds", "3"]
+    result = run_cli("render-video", *args, "--out", str(tmp_path / "run.mp4"))
+    assert result.returncode == 0, result.stderr
+    assert "samples | data | inside, 480×90 at 10 fps" in result.stdout
+    with av.open(str(tmp_path / "run.mp4")) as container:
+        decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(decoded) == 30 and decoded[0].shape == (90, 480, 3)
+    assert decoded[0].max() < 40 and decoded[-1].mean() > decoded[0].mean() + 5  # a fade in from black
+    result = run_cli("render-video", *args, "--scene", "data", "--out", str(tmp_path / "frames"))
+    assert result.returncode == 0, result.stderr
+    pngs = sorted((tmp_path / "frames").glob("frame-*.png"))
+    assert len(pngs) == 30 and Image.open(pngs[-1]).size == (160, 90)
+
+
+def test_a_scene_that_does_not_exist_is_refused(short_runs, tmp_path):
+    run = short_runs["random"]
+    result = run_cli("render-video", str(run.folder), "--config", run.loaded.source, "--scene", "sampels",
+                     "--out", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2 and "samples" in result.stderr and not (tmp_path / "x.mp4").exists()
+
+
+def test_the_regimes_look_different(short_runs):
+    """The samples scene at each run's end: how much of the source grid survives, and how torn it is.
+
+    Healthy shows its grid nearly as it is (tear follows low confidence); random and underfit
+    are torn and noised (correlation with their own grid drops); collapsed burns in (feedback
+    follows similarity) and repeats one shape: its tiles correlate with each other far more.
+    """
+    kept, repetition = {}, {}
+    for preset, run in short_runs.items():
+        recording = Recording(run.folder)
+        frames = list(recording.frames())
+        grid = next(f.grid for f in reversed(frames) if f.grid is not None)
+        end = frames[-1].elapsed_seconds
+        *_, (_, _, image) = render_frames(recording, run.loaded, ["samples"], 320, 180, fps=4, seconds=end)
+        shown = image.mean(axis=2)[:, 70:250]
+        source = np.asarray(Image.fromarray(grid).resize((180, 180), Image.BILINEAR), float)
+        kept[preset] = np.corrcoef(shown.ravel(), source.ravel())[0, 1]
+        tiles = grid[2:, 2:].reshape(8, 30, 8, 30).transpose(0, 2, 1, 3).reshape(64, -1).astype(float)
+        repetition[preset] = np.corrcoef(tiles)[np.triu_indices(64, 1)].mean()
+    assert kept["healthy"] > 0.6, kept
+    assert max(kept["random"], kept["underfit"], kept["collapsed"]) < kept["healthy"] - 0.2, kept
+    assert repetition["collapsed"] > repetition["healthy"] + 0.1, repetition
