@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
     render.add_argument("--downmix", type=Path, default=None, help="also write a stereo preview WAV here")
 
+    show = command("show", _show, "Show a recorded run's image on the projectors, in real time.")
+    show.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    show.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
+
+    pattern = command("projector-test", _projector_test,
+                      "Show each projector's name, index, resolution and a test pattern.")
+    pattern.add_argument("--seconds", type=float, default=60.0, help="how long (Ctrl-C ends it sooner)")
+
     footage = command("render-video", _render_video, "Render a recorded run's image to an MP4 or PNG frames.")
     footage.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
     footage.add_argument("--out", type=Path, required=True, help="FILE.mp4 (H.264), or a folder for PNG frames")
@@ -319,6 +327,61 @@ def _render_audio(args) -> int:
     with _progress_bar(f"rendering {recording.run_id}", "block") as progress:
         out = render_recording(recording, loaded, args.out, channels, progress, args.downmix)
     print(f"wrote {out} ({channels} channels)" + (f" and {args.downmix} (stereo preview)" if args.downmix else ""))
+    return 0
+
+
+def _show(args) -> int:
+    import queue
+
+    from daemon.streams import Replay
+    from daemon.visuals.director import VisualDirector
+    from daemon.visuals.projectors import END_OF_RUN, ProjectorWall
+
+    loaded = _load(args)
+    recording = _find_recording(loaded, args.recording)
+    if recording is None:
+        return EXIT_DATA
+    video = loaded.config.video
+    stop = _stop_on_signals()
+    director = VisualDirector(loaded.config.mapping, video)
+    wall = ProjectorWall(loaded, director)
+    director.fade_to(1.0, video.fade_seconds)
+    frames: queue.Queue = queue.Queue()
+
+    def feed() -> None:
+        for frame in Replay(recording, speed=args.speed):
+            if stop.is_set():
+                return
+            frames.put(frame)
+        frames.put(END_OF_RUN)
+        if not stop.wait(video.fade_seconds + 0.5):
+            stop.set()
+
+    threading.Thread(target=feed, name="replay", daemon=True).start()
+    try:
+        wall.run(frames, stop)
+    finally:
+        wall.close()
+    return 0
+
+
+def _projector_test(args) -> int:
+    import queue
+
+    from daemon.visuals.director import VisualDirector
+    from daemon.visuals.projectors import ProjectorWall, describe_monitors
+
+    loaded = _load(args)
+    stop = _stop_on_signals()
+    wall = ProjectorWall(loaded, VisualDirector([], loaded.config.video), test_pattern=True)
+    print("monitors here:\n  " + ("\n  ".join(describe_monitors()) or "none"), flush=True)
+    timer = threading.Timer(args.seconds, stop.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        wall.run(queue.Queue(), stop)
+    finally:
+        wall.close()
     return 0
 
 

@@ -12,7 +12,10 @@ from daemon.gan.dataset import load_images
 from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.metrics import MetricFrame
 
-__all__ = ["JackRecorder", "config_for", "jack_dummy_server", "render_audio", "train_frames"]
+__all__ = [
+    "JackRecorder", "config_for", "jack_dummy_server", "render_audio", "set_monitor", "train_frames",
+    "xorg_dummy_server", "xvfb_server",
+]
 
 
 def config_for(folder: Path, mnist: Path, classifier: Path, extra_toml: str = "") -> LoadedConfig:
@@ -149,3 +152,127 @@ class JackRecorder:
     def close(self) -> None:
         self.client.deactivate()
         self.client.close()
+
+
+@contextmanager
+def xvfb_server(width: int = 1280, height: int = 720):
+    """A virtual X server (Xvfb, one screen, GLX through Mesa) on a free display.
+
+    Yields the environment a child needs ({"DISPLAY": ":N"}); stopped by its pid on exit.
+    """
+    with _x_server(["Xvfb", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "+extension", "GLX"],
+                   "Xvfb is not installed: run scripts/setup.sh (it installs xvfb)") as env:
+        yield env
+
+
+DUMMY_MODE = '"1920x1080" 148.50 1920 2008 2052 2200 1080 1084 1089 1125 +hsync +vsync'
+
+
+def xorg_dummy_config(heads: int) -> str:
+    """An xorg.conf for the dummy video driver with room for `heads` 1920×1080 monitors side by side."""
+    return f"""Section "ServerFlags"
+    Option "AutoAddDevices" "false"
+    Option "AutoEnableDevices" "false"
+    Option "DontVTSwitch" "true"
+    Option "AllowMouseOpenFail" "true"
+    Option "AIGLX" "false"
+EndSection
+Section "Device"
+    Identifier "dummy"
+    Driver "dummy"
+    VideoRam {max(256_000, heads * 1920 * 1080 * 4 // 1024 * 2)}
+EndSection
+Section "Monitor"
+    Identifier "mon"
+    HorizSync 5.0-1000.0
+    VertRefresh 5.0-200.0
+    Modeline {DUMMY_MODE}
+EndSection
+Section "Screen"
+    Identifier "screen"
+    Device "dummy"
+    Monitor "mon"
+    DefaultDepth 24
+    SubSection "Display"
+        Depth 24
+        Virtual {1920 * heads} 1080
+        Modes "1920x1080"
+    EndSubSection
+EndSection
+"""
+
+
+@contextmanager
+def xorg_dummy_server(heads: int = 3, folder: Path | None = None):
+    """Xorg with the dummy driver and `heads` 1920×1080 monitors (DUMMY0…) side by side, as a gallery PC.
+
+    Yields {"DISPLAY": ":N"}; `set_monitor(env, k, on)` turns monitor k off and on again.
+    """
+    import shutil
+    import tempfile
+
+    if shutil.which("Xorg") is None:
+        raise RuntimeError("Xorg is not installed: run scripts/setup.sh (xserver-xorg-core, xserver-xorg-video-dummy)")
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        config = Path(scratch) / "xorg.conf"
+        config.write_text(xorg_dummy_config(heads))
+        command = ["Xorg", "-config", str(config), "-logfile", str(Path(scratch) / "xorg.log"), "-noreset",
+                   "-nolisten", "tcp"]
+        with _x_server(command, "Xorg is not installed: run scripts/setup.sh") as env:
+            for head in range(heads):
+                set_monitor(env, head, True)
+            yield env
+
+
+def set_monitor(env: dict, head: int, on: bool) -> None:
+    """Connect (give a mode and a place) or disconnect dummy monitor `head` with xrandr."""
+    import os
+    import subprocess
+
+    output = f"DUMMY{head}"
+    full_env = {**os.environ, **env}
+    if on:
+        subprocess.run(["xrandr", "--newmode", *DUMMY_MODE.replace('"', "").split()], env=full_env,
+                       capture_output=True)  # fails harmlessly when the mode exists already
+        subprocess.run(["xrandr", "--addmode", output, "1920x1080"], env=full_env, capture_output=True)
+        command = ["xrandr", "--output", output, "--mode", "1920x1080", "--pos", f"{1920 * head}x0"]
+    else:
+        command = ["xrandr", "--output", output, "--off"]
+    result = subprocess.run(command, env=full_env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+    # A full query makes the server re-probe its outputs; GLFW reads the cached ("current") list,
+    # which otherwise keeps showing the monitors as they were.
+    subprocess.run(["xrandr", "--query"], env=full_env, capture_output=True)
+
+
+@contextmanager
+def _x_server(command: list[str], missing: str):
+    """Start an X server with -displayfd (it picks a free display), die with the parent, stop by pid."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    if shutil.which(command[0]) is None:
+        raise RuntimeError(missing)
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen([*command, "-displayfd", str(write_end)], pass_fds=(write_end,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+    os.close(write_end)
+    try:
+        number = b""
+        with os.fdopen(read_end, "rb") as pipe:
+            while not number.endswith(b"\n"):
+                chunk = pipe.read(1)
+                if not chunk:
+                    raise RuntimeError(f"{command[0]} did not start: {server.stderr.read().decode(errors='replace')}")
+                number += chunk
+        yield {"DISPLAY": f":{int(number)}"}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait()

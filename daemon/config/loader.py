@@ -157,8 +157,9 @@ def _projector_scenes(raw: dict, text: str, file: str) -> list[ConfigError]:
         return []
     folder = shaders_folder(video.get("shaders_path", ""), Path(file).resolve().parent)
     if not folder.is_dir():
+        line = line_of_key(text, ("video", "shaders_path"))
         return [ConfigError(file, "video.shaders_path", f"no folder {folder}. Fix: point it at a folder of .frag "
-                            f"files, or set it to \"\" for the shipped shaders.", line_of_key(text, ("video", "shaders_path")))]
+                            f"files, or set it to \"\" for the shipped shaders.", line)]
     scenes = sorted(p.stem for p in folder.glob("*.frag") if p.stem != "present")
     errors = []
     projectors = video.get("projector", [])

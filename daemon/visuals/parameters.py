@@ -8,7 +8,7 @@ __all__ = ["VISUAL_PARAMETERS", "uniforms_for"]
 
 VISUAL_PARAMETERS: dict[str, Parameter] = {
     "visual.samples.tear": Parameter(0.2, 0.0, 1.0, "0–1", "Blocks of the sample grid torn sideways."),
-    "visual.samples.rgb_split": Parameter(0.1, 0.0, 1.0, "0–1", "Red and blue pulled apart (up to 2 % of the width)."),
+    "visual.samples.rgb_split": Parameter(0.1, 0.0, 1.0, "0–1", "Red and blue pulled apart (to 2 % of the width)."),
     "visual.samples.scanlines": Parameter(0.3, 0.0, 1.0, "0–1", "Depth of the dark scanlines."),
     "visual.samples.smear": Parameter(0.2, 0.0, 1.0, "0–1", "Horizontal smear: digits run like wet ink."),
     "visual.samples.feedback": Parameter(0.3, 0.0, 0.95, "0–0.95", "How much of the last frame stays: trails."),
@@ -20,7 +20,7 @@ VISUAL_PARAMETERS: dict[str, Parameter] = {
     "visual.inside.flow": Parameter(0.2, 0.0, 2.0, "0–2", "How fast the feature maps drift."),
     "visual.inside.warp": Parameter(0.2, 0.0, 1.0, "0–1", "Distortion of the feature-map tiles."),
     "visual.inside.contrast": Parameter(1.0, 0.2, 4.0, "×", "Contrast of the activations."),
-    "visual.master.brightness": Parameter(1.0, 0.0, 1.0, "0–1", "Overall brightness (fades and blackout ride on it)."),
+    "visual.master.brightness": Parameter(1.0, 0.0, 1.0, "0–1", "Overall brightness (fades ride on it)."),
 }
 
 

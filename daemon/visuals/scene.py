@@ -35,7 +35,8 @@ class SceneRenderer:
             framebuffer.clear(0.0, 0.0, 0.0, 1.0)
         self.current = 0
 
-    def render(self, textures: dict[str, moderngl.Texture], uniforms: dict[str, float], time: float) -> moderngl.Texture:
+    def render(self, textures: dict[str, moderngl.Texture], uniforms: dict[str, float],
+               time: float) -> moderngl.Texture:
         previous, self.current = self.current, 1 - self.current
         program, vertex_array = self.library.program(self.scene)
         framebuffer = self.framebuffers[self.current]

@@ -1,0 +1,251 @@
+"""The projectors: one fullscreen GLFW window per [[video.projector]], all drawn from one thread.
+
+Contexts share objects with an invisible hub window that owns the input textures (uploaded
+once per frame, seen by every window by GL name); each window has its own programs, vertex
+arrays and framebuffers. Frames are paced here, not by vsync. A monitor that is missing is
+logged and its window opens when it appears (GLFW's monitor callback); the others play on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import glfw
+import moderngl
+
+from daemon.config import LoadedConfig
+from daemon.config.loader import SHIPPED_SHADERS
+from daemon.config.schema import Projector
+from daemon.logs import get_logger
+from daemon.metrics import MetricFrame
+from daemon.visuals.director import VisualDirector
+from daemon.visuals.errors import NoDisplay, NoGraphics
+from daemon.visuals.label import label_picture
+from daemon.visuals.scene import Presenter, SceneRenderer
+from daemon.visuals.shaders import ShaderLibrary
+from daemon.visuals.textures import InputTextures
+
+__all__ = ["END_OF_RUN", "ProjectorWall", "describe_monitors"]
+
+END_OF_RUN = object()  # put on the frame queue when a run ends: the image fades to black
+RELOAD_POLL_SECONDS = 0.5
+REPORT_EVERY_SECONDS = 10.0
+
+
+def describe_monitors() -> list[str]:
+    """One line per monitor GLFW sees (after glfw.init): index, name, resolution, position."""
+    lines = []
+    for index, monitor in enumerate(glfw.get_monitors() or []):
+        mode, (x, y) = glfw.get_video_mode(monitor), glfw.get_monitor_pos(monitor)
+        name = glfw.get_monitor_name(monitor).decode(errors="replace")
+        lines.append(f"[{index}] {name}  {mode.size.width}×{mode.size.height} at ({x}, {y}), {mode.refresh_rate} Hz")
+    return lines
+
+
+@dataclass
+class _Output:
+    """One projector's window and what draws into it (all None while its monitor is missing)."""
+
+    index: int
+    projector: Projector
+    window: object = None
+    monitor_name: str = ""
+    bound_name: str = ""  # an index resolves to a name once: when monitors come and go, indexes shift
+    ctx: moderngl.Context | None = None
+    library: ShaderLibrary | None = None
+    presenter: Presenter | None = None
+    renderer: SceneRenderer | None = None
+    own_textures: dict = field(default_factory=dict)
+    next_due: float = 0.0
+    presented: int = 0
+    presented_at_report: int = 0
+
+
+class ProjectorWall:
+    """Opens the windows; `run()` plays frames from a queue until `stop` is set."""
+
+    def __init__(self, loaded: LoadedConfig, director: VisualDirector, test_pattern: bool = False):
+        self.loaded, self.director, self.test_pattern = loaded, director, test_pattern
+        self.video = loaded.config.video
+        self.log = get_logger("image")
+        glfw.ERROR_REPORTING = "ignore"
+        if not glfw.init():
+            raise NoDisplay("cannot open the X display (is DISPLAY set, and the X server running?). Fix: start "
+                            "the graphical session the projectors belong to, or render-video for footage.")
+        self._hints(visible=False)
+        self.hub = glfw.create_window(16, 16, "twos-and-sevens hub", None, None)
+        if not self.hub:
+            glfw.terminate()
+            raise NoGraphics("no OpenGL 3.3 core context through GLX. Fix: install Mesa (libgl1-mesa-dri) or "
+                             "the GPU's driver.")
+        glfw.make_context_current(self.hub)
+        self.hub_ctx = moderngl.create_context(require=330)
+        self.textures = InputTextures(self.hub_ctx)
+        self.outputs = [_Output(index, projector) for index, projector in enumerate(self.video.projector)]
+        self.monitors_changed = True
+        glfw.set_monitor_callback(self._on_monitor)
+        self._sync_monitors()
+
+    @staticmethod
+    def _hints(visible: bool) -> None:
+        glfw.default_window_hints()
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        glfw.window_hint(glfw.VISIBLE, visible)
+        glfw.window_hint(glfw.AUTO_ICONIFY, False)  # several fullscreen windows: focus moves, none may vanish
+        glfw.window_hint(glfw.DECORATED, False)
+
+    def _on_monitor(self, monitor, event) -> None:
+        self.monitors_changed = True
+
+    def _find_monitor(self, spec: str, monitors: list):
+        names = [glfw.get_monitor_name(m).decode(errors="replace") for m in monitors]
+        if spec in names:
+            return monitors[names.index(spec)], spec
+        if spec.strip().isdigit():
+            index = int(spec)
+            return (monitors[index], names[index]) if index < len(monitors) else (None, "")
+        for monitor, name in zip(monitors, names):
+            if spec.lower() in name.lower():
+                return monitor, name
+        return None, ""
+
+    def _sync_monitors(self) -> None:
+        """Close windows whose monitor went away; open those whose monitor is here now."""
+        self.monitors_changed = False
+        monitors = list(glfw.get_monitors() or [])
+        present = [glfw.get_monitor_name(m).decode(errors="replace") for m in monitors]
+        if not monitors:
+            self.log.error("no_monitors", fix="connect and power the projectors; windows open when they appear")
+        for output in self.outputs:
+            monitor, name = self._find_monitor(output.bound_name or output.projector.monitor, monitors)
+            if output.window is not None and (monitor is None or name != output.monitor_name):
+                self.log.error("monitor_lost", projector=output.index, monitor=output.monitor_name,
+                               fix="check the projector's cable and power; its window reopens when it is back")
+                self._close(output)
+            if output.window is None:
+                if monitor is None:
+                    self.log.error("monitor_missing", projector=output.index, monitor=output.projector.monitor,
+                                   monitors_here=present,
+                                   fix="connect it, or set [[video.projector]] monitor to one of monitors_here")
+                else:
+                    self._open(output, monitor, name)
+
+    def _open(self, output: _Output, monitor, name: str) -> None:
+        mode = glfw.get_video_mode(monitor)
+        width, height = mode.size.width, mode.size.height
+        self._hints(visible=True)
+        window = glfw.create_window(width, height, f"Twos and Sevens — projector {output.index}", monitor, self.hub)
+        if not window:
+            self.log.error("projector_window_failed", projector=output.index, monitor=name)
+            return
+        glfw.set_input_mode(window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
+        glfw.make_context_current(window)
+        output.window, output.monitor_name, output.bound_name = window, name, name
+        output.ctx = moderngl.create_context(require=330)
+        output.library = ShaderLibrary(output.ctx, self.loaded.shaders_path)
+        output.presenter = Presenter(ShaderLibrary(output.ctx, SHIPPED_SHADERS))
+        size = glfw.get_framebuffer_size(window)
+        scene = "test_pattern" if self.test_pattern else output.projector.scene
+        output.renderer = SceneRenderer(output.ctx, output.library, scene, size)
+        if self.test_pattern:
+            lines = [f"projector {output.index}", f"monitor {name} [{self._monitor_index(name)}]",
+                     f"{size[0]} x {size[1]}", f"scene {output.projector.scene}"]
+            picture = label_picture(lines)
+            texture = output.ctx.texture((picture.shape[1], picture.shape[0]), 1, picture.tobytes(), alignment=1)
+            output.own_textures = {"label": texture}
+            print(f"projector {output.index}: monitor {name}, {size[0]}×{size[1]}: test pattern", flush=True)
+        output.next_due = time.monotonic()
+        self.log.info("projector_opened", projector=output.index, monitor=name, width=size[0], height=size[1],
+                      scene=scene, fps=output.projector.fps)
+
+    @staticmethod
+    def _monitor_index(name: str) -> int:
+        names = [glfw.get_monitor_name(m).decode(errors="replace") for m in glfw.get_monitors() or []]
+        return names.index(name) if name in names else -1
+
+    def _close(self, output: _Output) -> None:
+        glfw.make_context_current(output.window)
+        output.renderer.release()
+        output.library.release()
+        output.presenter.library.release()
+        for texture in output.own_textures.values():
+            texture.release()
+        glfw.make_context_current(self.hub)
+        glfw.destroy_window(output.window)
+        output.window = output.ctx = output.library = output.presenter = output.renderer = None
+        output.own_textures = {}
+
+    def _draw(self, output: _Output) -> None:
+        glfw.make_context_current(output.window)
+        textures = {**self.textures.views(output.ctx), **output.own_textures}
+        scene = output.renderer.render(textures, self.director.uniforms(output.renderer.scene), self.director.time)
+        crop, rotation = output.projector.crop, output.projector.rotation_degrees
+        brightness = 1.0 if self.test_pattern else self.director.brightness
+        output.presenter.present(scene, output.ctx.screen, crop, rotation, brightness)
+        glfw.swap_buffers(output.window)
+        output.presented += 1
+
+    def run(self, frames: queue.Queue, stop: threading.Event) -> None:
+        """Draw until `stop`: frames (MetricFrame or END_OF_RUN) are taken from the queue as they come."""
+        last = last_poll = last_report = time.monotonic()
+        while not stop.is_set():
+            self._take(frames)
+            now = time.monotonic()
+            self.director.tick(now - last)
+            last = now
+            glfw.poll_events()
+            if self.monitors_changed:
+                self._sync_monitors()
+            if self.video.hot_reload and now - last_poll >= RELOAD_POLL_SECONDS:
+                last_poll = now
+                for output in self.outputs:
+                    if output.window is not None:
+                        glfw.make_context_current(output.window)
+                        output.library.reload_changed()
+            glfw.make_context_current(self.hub)
+            self.textures.upload(self.director.inputs)
+            self.hub_ctx.finish()  # uploads complete before other contexts sample them
+            for output in self.outputs:
+                if output.window is not None and now >= output.next_due:
+                    self._draw(output)
+                    period = 1.0 / output.projector.fps
+                    output.next_due = max(output.next_due + period, now)  # late: skip ahead, never burst
+            if now - last_report >= REPORT_EVERY_SECONDS:
+                self._report(now - last_report)
+                last_report = now
+            due = [o.next_due for o in self.outputs if o.window is not None]
+            stop.wait(max(0.0, min(due, default=now + 0.1) - time.monotonic()))
+        self._report(max(time.monotonic() - last_report, 1e-3))
+
+    def _take(self, frames: queue.Queue) -> None:
+        while True:
+            try:
+                item = frames.get_nowait()
+            except queue.Empty:
+                return
+            if item is END_OF_RUN:
+                self.director.fade_to(0.0, self.video.fade_seconds)
+            elif isinstance(item, MetricFrame):
+                self.director.on_frame(item)
+
+    def _report(self, seconds: float) -> None:
+        for output in self.outputs:
+            if output.window is not None:
+                fps = (output.presented - output.presented_at_report) / seconds
+                self.log.info("frames_presented", projector=output.index, monitor=output.monitor_name,
+                              frames=output.presented, fps=round(fps, 1))
+                output.presented_at_report = output.presented
+
+    def close(self) -> None:
+        for output in self.outputs:
+            if output.window is not None:
+                self._close(output)
+        self.textures.release()
+        glfw.destroy_window(self.hub)
+        glfw.terminate()
