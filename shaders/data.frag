@@ -14,8 +14,11 @@ out vec4 colour;
 const float LABEL_WIDTH = 0.14;
 const int GLYPHS[13] = int[13](31599, 29850, 29671, 31207, 18925, 31183, 31695, 18727, 31727, 31215, 8192, 448, 0);
 
+// Dave Hoskins' sine-free hash: sin() is slow in software GL, and this is called per pixel.
 float hash(vec2 p) {
-    return fract(sin(dot(p, vec2(127.1, 311.7))) * 43758.5453);
+    vec3 p3 = fract(vec3(p.xyx) * 0.1031);
+    p3 += dot(p3, p3.yzx + 33.33);
+    return fract((p3.x + p3.y) * p3.z);
 }
 
 // One 3×5 glyph (0–9, 10 = '.', 11 = '-', 12 = blank) in the unit cell p.

@@ -1,7 +1,7 @@
 // samples: the generator's sample grid, glitched by the streams (tear, RGB split, smear, scanlines, noise, feedback).
 #version 330 core
 
-uniform sampler2D samples;   // the grid, greyscale, row 0 at the top
+uniform sampler2D samples;   // the grid (red) and its smear (green), row 0 at the top
 uniform sampler2D previous;  // this scene's last frame (feedback)
 uniform vec2 resolution;
 uniform float time;
@@ -16,26 +16,20 @@ uniform float zoom;
 in vec2 uv;
 out vec4 colour;
 
+// Dave Hoskins' sine-free hash: sin() is slow in software GL, and this is called per pixel.
 float hash(vec2 p) {
-    return fract(sin(dot(p, vec2(127.1, 311.7))) * 43758.5453);
+    vec3 p3 = fract(vec3(p.xyx) * 0.1031);
+    p3 += dot(p3, p3.yzx + 33.33);
+    return fract((p3.x + p3.y) * p3.z);
 }
 
-// The grid as a square filling the screen's height, centred; black outside.
+// The grid as a square filling the screen's height, centred; black outside (the texture clamps
+// to its black border, no branch needed). Its green channel is the grid with the ink run to the
+// right (computed once per grid): smear mixes it in.
 float grid(vec2 p) {
     vec2 q = (p - 0.5) * vec2(resolution.x / resolution.y, 1.0) / zoom + 0.5;
-    if (q.x < 0.0 || q.x > 1.0 || q.y < 0.0 || q.y > 1.0) return 0.0;
-    return texture(samples, vec2(q.x, 1.0 - q.y)).r;
-}
-
-// A smear to the left: the ink runs to the right, fading.
-float smeared(vec2 p) {
-    float sum = grid(p), weight = 1.0;
-    for (int i = 1; i <= 4; i++) {
-        float w = smear * (1.0 - float(i) / 5.0);
-        sum += grid(p - vec2(float(i) * 0.012 * smear, 0.0)) * w;
-        weight += w;
-    }
-    return sum / weight;
+    vec2 ink = texture(samples, vec2(q.x, 1.0 - q.y)).rg;
+    return mix(ink.r, ink.g, smear);
 }
 
 void main() {
@@ -48,10 +42,10 @@ void main() {
     if (hash(block + tick * 0.37) < tear * 0.25) p += (vec2(hash(block + 3.1), hash(block + 7.7)) - 0.5) * 0.2 * tear;
 
     float split = rgb_split * 0.02;
-    vec3 c = vec3(smeared(p + vec2(split, 0.0)), smeared(p), smeared(p - vec2(split, 0.0)));
-    float lines = 0.5 + 0.5 * sin(gl_FragCoord.y * 3.14159 * 0.5);
+    vec3 c = vec3(grid(p + vec2(split, 0.0)), grid(p), grid(p - vec2(split, 0.0)));
+    float lines = mod(gl_FragCoord.y, 4.0) < 2.0 ? 1.0 : 0.25;  // two bright rows, two dark
     c *= mix(1.0, lines, scanlines);
-    c = mix(c, vec3(hash(gl_FragCoord.xy + time * 61.0)), noise * 0.6);
+    if (noise > 0.0) c = mix(c, vec3(hash(gl_FragCoord.xy + fract(time) * 613.0)), noise * 0.6);
     vec3 trail = texture(previous, uv + vec2(0.0, 0.002)).rgb * feedback;
     colour = vec4(max(c, trail), 1.0);
 }

@@ -11,7 +11,7 @@ __all__ = ["InputTextures"]
 
 
 class InputTextures:
-    """`samples`, `inside` (R8, linear) and `lanes` (R32F, nearest) in the owning context.
+    """`samples` (RG8: grid, smear), `inside` (R8), linear; `lanes` (R32F, nearest), in the owning context.
 
     Other contexts that share objects with it (glfw's `share`) see the same textures through
     `views(ctx)`: moderngl refuses another context's objects, so they are wrapped by GL name.
@@ -32,17 +32,18 @@ class InputTextures:
             self.uploaded[name] = inputs.versions[name]
 
     def set_picture(self, name: str, array: np.ndarray) -> None:
-        """Any other greyscale uint8 picture a scene samples by this name (the test pattern's label)."""
+        """Any other uint8 or float32 picture a scene samples by this name (the test pattern's label)."""
         self._write(name, np.ascontiguousarray(array))
 
     def _write(self, name: str, array: np.ndarray) -> None:
-        height, width = array.shape
+        height, width = array.shape[:2]
+        components = array.shape[2] if array.ndim == 3 else 1
         dtype = "f4" if array.dtype == np.float32 else "f1"
         texture = self.textures.get(name)
-        if texture is None or texture.size != (width, height) or texture.dtype != dtype:
+        if texture is None or (texture.size, texture.components, texture.dtype) != ((width, height), components, dtype):
             if texture is not None:
                 texture.release()
-            texture = self.ctx.texture((width, height), 1, dtype=dtype, alignment=1)
+            texture = self.ctx.texture((width, height), components, dtype=dtype, alignment=1)
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST) if dtype == "f4" else (moderngl.LINEAR,
                                                                                          moderngl.LINEAR)
             texture.repeat_x = texture.repeat_y = False
@@ -57,7 +58,7 @@ class InputTextures:
         for name, texture in self.textures.items():
             key = (id(ctx), texture.glo)
             if key not in self._views:
-                view = ctx.external_texture(texture.glo, texture.size, 1, 0, texture.dtype)
+                view = ctx.external_texture(texture.glo, texture.size, texture.components, 0, texture.dtype)
                 view.filter, view.repeat_x, view.repeat_y = texture.filter, False, False
                 self._views[key] = view
             views[name] = self._views[key]
