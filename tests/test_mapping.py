@@ -49,3 +49,13 @@ def test_drift_to_idle_moves_goals_not_values():
     mapper.drift_to({"sound.noise.level": 12.0})
     assert mapper.values["sound.noise.level"] == pytest.approx(20.0)
     assert mapper.advance(50.0)["sound.noise.level"] == pytest.approx(12.0)
+
+
+def test_every_mapping_target_is_documented_for_the_artist():
+    from daemon.mapping import mapping_targets
+    from tests.conftest import REPO
+
+    docs = {"sound": (REPO / "docs" / "sound.md").read_text(), "visual": (REPO / "docs" / "visuals.md").read_text()}
+    for name, parameter in mapping_targets().items():
+        row = f"| `{name}` | {parameter.default:g} | {parameter.low:g}–{parameter.high:g} | {parameter.unit} |"
+        assert row in docs[name.split(".")[0]], f"{name}: no row {row!r} in its doc"

@@ -14,7 +14,7 @@ VISUAL_PARAMETERS: dict[str, Parameter] = {
     "visual.samples.feedback": Parameter(0.3, 0.0, 0.95, "0–0.95", "How much of the last frame stays: trails."),
     "visual.samples.noise": Parameter(0.1, 0.0, 1.0, "0–1", "Static over the grid."),
     "visual.samples.zoom": Parameter(1.0, 0.5, 8.0, "×", "Magnification of the grid (1 = the whole grid)."),
-    "visual.data.speed": Parameter(0.2, 0.0, 2.0, "screens/minute ×10", "How fast the lanes scroll."),
+    "visual.data.speed": Parameter(0.2, 0.0, 2.0, "0.1 widths/s", "How fast the barcodes scroll."),
     "visual.data.density": Parameter(0.5, 0.0, 1.0, "0–1", "Barcode density: sparse bars → dense code."),
     "visual.data.flicker": Parameter(0.1, 0.0, 1.0, "0–1", "Lanes inverting at random: the data's unrest."),
     "visual.inside.flow": Parameter(0.2, 0.0, 2.0, "0–2", "How fast the feature maps drift."),
