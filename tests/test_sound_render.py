@@ -109,3 +109,26 @@ def test_render_audio_command_is_byte_identical_and_writes_a_stereo_preview(shor
     assert stereo.shape == (len(four), 2)
     assert np.abs(stereo).max() <= db_to_gain(run.loaded.config.audio.ceiling_dbfs) + 1e-4
     assert np.sqrt((stereo**2).mean(axis=0)).min() > 1e-3 and np.abs(stereo[:, 0] - stereo[:, 1]).max() > 1e-3
+
+
+def test_the_artists_drone_recording_sounds_in_the_drone_layer(short_runs, tmp_path):
+    """A 1 kHz recording, with the grains (which also read it) silenced: the peak must come from the drone."""
+    import soundfile
+
+    (tmp_path / "drones").mkdir()
+    t = np.arange(SR * 2) / SR
+    soundfile.write(tmp_path / "drones" / "tone.wav", 0.5 * np.sin(2 * np.pi * 1000 * t), SR)
+    run = short_runs["healthy"]
+    silence_grains = MappingEntry(source="progress", target="sound.grains.level", output_min=0.0, output_max=0.0)
+    mapping = [m for m in run.loaded.config.mapping if m.target != "sound.grains.level"] + [silence_grains]
+
+    def peak_share(drone_recordings_path: str) -> float:
+        audio = run.loaded.config.audio.model_copy(update={"drone_recordings_path": drone_recordings_path})
+        config = run.loaded.config.model_copy(update={"audio": audio, "mapping": mapping})
+        loaded = dataclasses.replace(run.loaded, config=config, base_dir=tmp_path)
+        power = spectra(render_audio(Recording(run.folder), loaded, 2, seconds=8.0)) ** 2
+        freqs = np.fft.rfftfreq(2048, 1 / SR)
+        return float(power[:, (freqs > 980) & (freqs < 1020)].sum() / power.sum())
+
+    with_recording, organ_only = peak_share("drones"), peak_share("")
+    assert with_recording > 0.1 and with_recording > 20 * organ_only, (with_recording, organ_only)

@@ -12,7 +12,7 @@ from daemon.sound.glitch import Clicks, Crusher, Stutter
 from daemon.sound.grains import GranularCloud
 from daemon.sound.master import Master
 from daemon.sound.noise import NoiseFloor
-from daemon.sound.organ import Organ, organ_material
+from daemon.sound.organ import Organ, RecordedDrone, organ_material
 from daemon.sound.parameters import SOUND_PARAMETERS
 from daemon.sound.server import pyo
 from daemon.sound.space import spatialise
@@ -34,19 +34,22 @@ class SoundEngine:
         self.params = {name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default)
                        for name, p in SOUND_PARAMETERS.items()}
         p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
-        self.table = self._material(audio, sample_rate_hz, base_dir)
+        self.table, recorded = self._material(audio, sample_rate_hz, base_dir)
         self.organ = Organ(p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind"))
+        # With the artist's recording, the drone layer is the organ and the recording, looped.
+        self.recorded = RecordedDrone(self.table, p("drone.level"), p("drone.brightness")) if recorded else None
+        drone = self.organ.output + self.recorded.output if self.recorded else self.organ.output
         self.grains = GranularCloud(self.table, p("grains.level"), p("grains.density"),
                                     p("grains.duration_seconds"), p("grains.position"),
                                     p("grains.position_jitter"), p("grains.pitch_spread"))
         self.clicks = Clicks(p("glitch.level"), p("glitch.click_rate_hz"))
-        self.stutter = Stutter(self.organ.output + self.grains.output, p("glitch.stutter"))
+        self.stutter = Stutter(drone + self.grains.output, p("glitch.stutter"))
         bits, rate = p("glitch.crush_bits"), p("glitch.downsample")
         self.crushed_grains = Crusher(self.grains.output, bits, rate)
         self.crushed_glitch = Crusher(self.clicks.output + self.stutter.output, bits, rate)
         self.noise = NoiseFloor(p("noise.level"), p("noise.cutoff_hz"))
         self.layers = [
-            spatialise(self.organ.output, channels, space.drone),
+            spatialise(drone, channels, space.drone),
             spatialise(self.crushed_grains.output, channels, space.grains),
             spatialise(self.crushed_glitch.output, channels, space.glitch),
             spatialise(self.noise.output, channels, space.noise),
@@ -70,16 +73,16 @@ class SoundEngine:
 
     @staticmethod
     def _material(audio: Audio, sample_rate_hz: int, base_dir: Path):
-        """The artist's drone recording when one is configured and readable, else the organ's tone."""
+        """(table, from a recording?): the artist's drone when one is configured and readable, else the organ's tone."""
         if audio.drone_recordings_path:
             folder = (base_dir / audio.drone_recordings_path).resolve()
             files = sorted(f for f in folder.glob("*") if f.suffix.lower() in SOUND_FILES) if folder.is_dir() else []
             for file in files:
                 table = pyo.SndTable(str(file), chnl=0)
                 if table.getSize() > 0:
-                    return table
+                    return table, True
             get_logger("sound").error("drone_recordings_unusable", path=str(folder),
                                       fix="put WAV or AIFF files there or set [audio] drone_recordings_path = \"\"",
                                       using="the embedded organ")
         material = organ_material(sample_rate_hz, MATERIAL_SECONDS, audio.seed)
-        return pyo.DataTable(size=material.size, init=material.tolist())
+        return pyo.DataTable(size=material.size, init=material.tolist()), False

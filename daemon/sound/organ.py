@@ -6,7 +6,7 @@ import numpy as np
 
 from daemon.sound.server import pyo
 
-__all__ = ["FUNDAMENTAL_HZ", "Organ", "organ_material"]
+__all__ = ["FUNDAMENTAL_HZ", "Organ", "RecordedDrone", "organ_material"]
 
 FUNDAMENTAL_HZ = 55.0
 # Hammond footages 16', 5⅓', 8', 4', 2⅔', 2', 1⅗', 1⅓', 1' as ratios of 8'; the first four are
@@ -30,6 +30,15 @@ class Organ:
         breath = pyo.ButBP(pyo.PinkNoise(), freq=FUNDAMENTAL_HZ * 8, q=1.5, mul=wind * 0.4)
         wobble = pyo.Sine(freq=0.13, mul=0.15, add=0.85)
         self.output = pyo.Mix([self.pipes, self.twins, breath], voices=1, mul=level * wobble)
+
+
+class RecordedDrone:
+    """The artist's drone recording, looped at its own pitch beside the organ; `brightness` opens its low-pass."""
+
+    def __init__(self, table, level, brightness):
+        self.loop = pyo.Osc(table, freq=table.getRate(), interp=2)
+        cutoff = pyo.Scale(brightness, outmin=300.0, outmax=12_000.0, exp=3.0)
+        self.output = pyo.ButLP(self.loop, freq=cutoff, mul=level * 0.5)
 
 
 def organ_material(sample_rate_hz: int, seconds: float, seed: int) -> np.ndarray:
