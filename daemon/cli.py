@@ -39,8 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twos-and-sevens", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, function, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+    def command(name: str, function, help: str | None) -> argparse.ArgumentParser:
+        # help=None: an internal command, left out of the listing (the supervisor's children).
+        p = sub.add_parser(name, description=help, **({"help": help} if help else {}))
         p.add_argument("--config", type=Path, default=None,
                        help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
                             "/etc/twos-and-sevens/installation.toml, else the embedded defaults)")
@@ -50,7 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", _run, "Play the installation: cycle through the presets until stopped.")
     run.add_argument("--runs", type=int, default=None, help="stop after this many runs")
     run.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
-    run.add_argument("--no-sound", action="store_true", help="train and record only")
+    run.add_argument("--no-sound", action="store_true", help="no sound child")
+    run.add_argument("--no-image", action="store_true", help="no image child (projectors)")
+
+    child = command("child", _child, None)
+    child.add_argument("role", choices=["trainer", "sound", "image"])
+    child.add_argument("--fd", type=int, required=True, help="its end of the link to the supervisor")
+    child.add_argument("--runs", type=int, default=None)
+    child.add_argument("--flat-out", action="store_true")
 
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
@@ -150,28 +158,21 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _run(args) -> int:
-    from daemon.cycle import play_cycle
+    from daemon.runs import ensure_mnist
+    from daemon.supervision.supervisor import Supervisor
 
     loaded = _load(args)
-    sound = None if args.no_sound else _sound_or_none(loaded)
-    try:
-        play_cycle(loaded, _stop_on_signals(), runs=args.runs, flat_out=args.flat_out, sound=sound)
-    finally:
-        if sound is not None:
-            sound.close()
-    return 0
+    ensure_mnist(loaded)  # missing data is the technician's to fix: say so now, not in a restart loop
+    roles = ["trainer"] + [role for role, off in (("sound", args.no_sound), ("image", args.no_image)) if not off]
+    supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out)
+    return supervisor.run(_stop_on_signals())
 
 
-def _sound_or_none(loaded):
-    """The live sound, or None (logged with the fix) when no device can play: training goes on."""
-    from daemon.sound.live import LiveSound
+def _child(args) -> int:
+    from daemon.supervision.roles import child_main
 
-    try:
-        return LiveSound(loaded)
-    except Exception as exc:  # DeviceMissing, PortAudioError, a JACK server gone: all leave silence
-        get_logger("sound").error("sound_unavailable", error=str(exc),
-                                  fix="check the device with `twos-and-sevens devices` and [audio] device")
-        return None
+    loaded = _load(args)
+    return child_main(args.role, loaded, args.fd, {"runs": args.runs, "flat_out": args.flat_out})
 
 
 def _fetch_data(args) -> int:
@@ -335,7 +336,7 @@ def _show(args) -> int:
 
     from daemon.streams import Replay
     from daemon.visuals.director import VisualDirector
-    from daemon.visuals.projectors import END_OF_RUN, ProjectorWall
+    from daemon.visuals.projectors import Fade, ProjectorWall
 
     loaded = _load(args)
     recording = _find_recording(loaded, args.recording)
@@ -353,7 +354,7 @@ def _show(args) -> int:
             if stop.is_set():
                 return
             frames.put(frame)
-        frames.put(END_OF_RUN)
+        frames.put(Fade(0.0, video.fade_seconds))
         if not stop.wait(video.fade_seconds + 0.5):
             stop.set()
 

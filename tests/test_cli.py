@@ -49,8 +49,10 @@ def test_run_cycles_presets_logs_json_and_stops_cleanly_on_sigterm(loaded):
             child.kill()
     assert child.returncode == 0, err
     events = [json.loads(line) for line in out.splitlines()]  # stdout is a pipe: JSON lines only
-    names = [e["event"] for e in events if e["component"] != "sound"]  # sound may be missing here: logged
+    names = [e["event"] for e in events if e["component"] in ("cycle", "trainer")]  # the trainer child's
     assert names[0] == "cycle_started" and "run_started" in names and names[-1] == "cycle_stopped"
+    supervisor = [e["event"] for e in events if e["component"] == "supervisor"]
+    assert supervisor[0] == "supervisor_started" and supervisor[-1] == "supervisor_stopped"
     [run] = list_recordings(loaded.recordings_path)
     assert run.run_id.split("-")[1] == "healthy" and run.status == "stopped"
     assert all({"time", "level", "event", "component"} <= e.keys() for e in events)

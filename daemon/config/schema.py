@@ -73,6 +73,15 @@ class Logging(Section):
     streams_every_seconds: float = _float(10.0, 0.0, 3600.0, "Log a stream snapshot this often; 0 = never.")
 
 
+class Supervision(Section):
+    heartbeat_timeout_seconds: float = _float(10.0, 2.0, 600.0, "A child silent this long is hung: killed, restarted.")
+    restart_backoff_max_seconds: float = _float(30.0, 0.5, 3600.0, "Longest wait before restarting a dead child.")
+    crash_loop_deaths: int = Field(5, ge=2, le=1000, description="This many deaths within the window…")
+    crash_loop_window_seconds: float = _float(60.0, 1.0, 86_400.0, "…stop restarting that child (degraded).")
+    unavailable_retry_seconds: float = _float(20.0, 1.0, 3600.0, "Retry a missing device (audio, display) this often.")
+    stop_fade_seconds: float = _float(3.0, 0.0, 60.0, "On SIGTERM: fade sound and image out this long, then exit.")
+
+
 class RunPreset(Section):
     """One training regime: the same knobs for every preset, so a new regime is a copied table."""
 
@@ -257,6 +266,7 @@ class InstallationConfig(Section):
     compute: Compute = Field(default_factory=Compute)
     streams: Streams = Field(default_factory=Streams)
     logging: Logging = Field(default_factory=Logging)
+    supervision: Supervision = Field(default_factory=Supervision)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)

@@ -23,7 +23,7 @@ class SounddeviceOutput:
         self.device = find_output_device(audio.device, channels)
         self.manual = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
         self.sample_rate_hz = audio.sample_rate_hz
-        self.underflows = 0
+        self.underflows = self.blocks = 0
         self.stream = sounddevice.OutputStream(
             device=self.device, channels=channels, samplerate=audio.sample_rate_hz,
             blocksize=audio.block_frames, dtype="float32", callback=self._callback)
@@ -32,6 +32,11 @@ class SounddeviceOutput:
         if status.output_underflow:
             self.underflows += 1
         outdata[:] = self.manual.block()
+        self.blocks += 1
+
+    def progress(self) -> int:
+        """Blocks played so far: it stops moving when the device stops pulling (JACK gone)."""
+        return self.blocks
 
     def start(self) -> None:
         self.stream.start()
@@ -63,6 +68,10 @@ class JackOutput:
             get_logger("sound").warning("jack_sample_rate_differs", configured=audio.sample_rate_hz,
                                         jack=self.sample_rate_hz, fix="set [audio] sample_rate_hz to JACK's rate")
         self.underflows = 0  # JACK counts its own xruns; pyo does not report them
+
+    def progress(self) -> str:
+        """pyo's stream clock: it stops moving when JACK stops calling (server gone)."""
+        return self.server.getCurrentTime()
 
     def start(self) -> None:
         self.server.start()

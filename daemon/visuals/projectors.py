@@ -28,9 +28,7 @@ from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
 
-__all__ = ["END_OF_RUN", "ProjectorWall", "describe_monitors"]
-
-END_OF_RUN = object()  # put on the frame queue when a run ends: the image fades to black
+__all__ = ["Fade", "ProjectorWall", "describe_monitors"]
 RELOAD_POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 10.0
 
@@ -43,6 +41,14 @@ def describe_monitors() -> list[str]:
         name = glfw.get_monitor_name(monitor).decode(errors="replace")
         lines.append(f"[{index}] {name}  {mode.size.width}×{mode.size.height} at ({x}, {y}), {mode.refresh_rate} Hz")
     return lines
+
+
+@dataclass(frozen=True)
+class Fade:
+    """Put on the frame queue to fade the image: to 0 (black) at a run's end, to 1 at its start."""
+
+    level: float
+    seconds: float
 
 
 @dataclass
@@ -191,10 +197,15 @@ class ProjectorWall:
         glfw.swap_buffers(output.window)
         output.presented += 1
 
-    def run(self, frames: queue.Queue, stop: threading.Event) -> None:
-        """Draw until `stop`: frames (MetricFrame or END_OF_RUN) are taken from the queue as they come."""
+    def run(self, frames: queue.Queue, stop: threading.Event, on_loop=None) -> None:
+        """Draw until `stop`: MetricFrames and Fades are taken from the queue as they come.
+
+        `on_loop()` is called once per pass of the loop (the supervisor's heartbeat watches it).
+        """
         last = last_poll = last_report = time.monotonic()
         while not stop.is_set():
+            if on_loop is not None:
+                on_loop()
             self._take(frames)
             now = time.monotonic()
             self.director.tick(now - last)
@@ -229,8 +240,8 @@ class ProjectorWall:
                 item = frames.get_nowait()
             except queue.Empty:
                 return
-            if item is END_OF_RUN:
-                self.director.fade_to(0.0, self.video.fade_seconds)
+            if isinstance(item, Fade):
+                self.director.fade_to(item.level, item.seconds)
             elif isinstance(item, MetricFrame):
                 self.director.on_frame(item)
 

@@ -1,0 +1,1 @@
+"""Keeping the installation up: child processes for trainer, sound and image, heartbeats, restarts, systemd."""

@@ -1,0 +1,155 @@
+"""One supervised child process: started, watched (exit and heartbeats), restarted with backoff or given up."""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from daemon.config.schema import Supervision
+from daemon.logs import get_logger
+from daemon.supervision.link import Link, link_pair
+from daemon.supervision.roles import EXIT_UNAVAILABLE
+
+__all__ = ["Child", "child_command"]
+
+OUTBOX_FRAMES = 256
+FIRST_BACKOFF_SECONDS = 0.5
+SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+
+
+@dataclass
+class Child:
+    """A role's process and the state the supervisor keeps about it.
+
+    States: starting → playing; after a death: backoff (then starting again), unavailable (its
+    device is missing: retried every unavailable_retry_seconds), failed (crash loop: left dead),
+    finished (exited 0 on its own, e.g. the trainer after --runs), stopped.
+    """
+
+    role: str
+    command: list[str]
+    policy: Supervision
+    state: str = "stopped"
+    process: subprocess.Popen | None = None
+    link: Link | None = None
+    reason: str = ""
+    restarts: int = 0
+    started_at: float = 0.0
+    last_heartbeat: float = 0.0
+    next_start: float = 0.0
+    status: dict = field(default_factory=dict)
+    deaths: collections.deque = field(default_factory=collections.deque)
+    dropped: int = 0
+
+    def __post_init__(self) -> None:
+        self.log = get_logger("supervisor")
+        self.outbox: queue.Queue | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, now: float) -> None:
+        link, child_fd = link_pair()
+        # Only the supervisor talks to systemd.
+        env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
+        self.process = subprocess.Popen([*self.command, "--fd", str(child_fd)], pass_fds=(child_fd,), env=env)
+        os.close(child_fd)
+        self.link, self.state, self.started_at, self.last_heartbeat = link, "starting", now, now
+        self.outbox = queue.Queue(OUTBOX_FRAMES)
+        threading.Thread(target=self._send_loop, args=(link, self.outbox), name=f"to-{self.role}", daemon=True).start()
+        self.log.info("child_started", role=self.role, pid=self.process.pid, restarts=self.restarts)
+
+    def send(self, kind: str, *payload) -> None:
+        """Queue a message; never blocks the supervisor (a stopped child cannot stall the others)."""
+        if self.outbox is None or self.state not in ("starting", "playing"):
+            return
+        try:
+            self.outbox.put_nowait((kind, *payload))
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
+                self.log.warning("frames_dropped", role=self.role, dropped=self.dropped,
+                                 why="the child is not reading (busy or hung)")
+
+    @staticmethod
+    def _send_loop(link: Link, outbox: queue.Queue) -> None:
+        while True:
+            message = outbox.get()
+            if message is None or not link.send(*message):
+                return
+
+    def check(self, now: float) -> None:
+        """Notice a death or a missed heartbeat; restart when the backoff is over."""
+        if self.state in ("starting", "playing"):
+            code = self.process.poll()
+            if code is not None:
+                self._died(now, code)
+            elif now - self.last_heartbeat > self.policy.heartbeat_timeout_seconds:
+                self.log.error("child_hung", role=self.role, pid=self.process.pid,
+                               silent_seconds=round(now - self.last_heartbeat, 1), action="killing it")
+                self.process.kill()
+                self._died(now, self.process.wait(), hung=True)
+        if self.state in ("backoff", "unavailable") and now >= self.next_start:
+            self.restarts += 1
+            self.start(now)
+
+    def _died(self, now: float, code: int, hung: bool = False) -> None:
+        self._drop_link()
+        pid = self.process.pid
+        if code == 0 and not hung:
+            self.state = "finished"
+            self.log.info("child_finished", role=self.role, pid=pid)
+            return
+        if code == EXIT_UNAVAILABLE:
+            self.state, self.next_start = "unavailable", now + self.policy.unavailable_retry_seconds
+            self.log.info("child_waiting_for_device", role=self.role,
+                          retry_in_seconds=self.policy.unavailable_retry_seconds)
+            return
+        cause = "hung" if hung else (f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}")
+        self.deaths.append(now)
+        while self.deaths and self.deaths[0] < now - self.policy.crash_loop_window_seconds:
+            self.deaths.popleft()
+        if len(self.deaths) >= self.policy.crash_loop_deaths:
+            window = self.policy.crash_loop_window_seconds
+            self.state, self.reason = "failed", f"died {len(self.deaths)} times in {window:g} s"
+            self.log.error("child_given_up", role=self.role, pid=pid, cause=cause, reason=self.reason,
+                           fix="see the errors above; `twos-and-sevens reload` or a restart tries again")
+            return
+        wait = min(self.policy.restart_backoff_max_seconds, FIRST_BACKOFF_SECONDS * 2 ** (len(self.deaths) - 1))
+        self.state, self.next_start, self.reason = "backoff", now + wait, cause
+        self.log.error("child_died", role=self.role, pid=pid, cause=cause, restart_in_seconds=wait)
+
+    def _drop_link(self) -> None:
+        if self.outbox is not None:
+            try:
+                self.outbox.put_nowait(None)
+            except queue.Full:
+                pass
+        if self.link is not None:
+            self.link.close()
+        self.link = self.outbox = None
+
+    def stop(self, grace_seconds: float) -> None:
+        """SIGTERM, then SIGKILL after `grace_seconds`."""
+        if self.alive:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._drop_link()
+        self.state = "stopped"
+
+
+def child_command(role: str, config_source: str, extra: list[str]) -> list[str]:
+    config = [] if config_source.startswith("(") else ["--config", config_source]
+    return [sys.executable, "-m", "daemon", "child", role, *config, *extra]

@@ -1,0 +1,122 @@
+"""The supervisor: trainer, sound and image as child processes, frames carried between them, systemd told."""
+
+from __future__ import annotations
+
+import threading
+import time
+from multiprocessing.connection import wait
+
+from daemon.config import LoadedConfig
+from daemon.logs import get_logger
+from daemon.supervision.children import Child, child_command
+from daemon.supervision.notify import notify, watchdog_interval_seconds
+
+__all__ = ["Supervisor"]
+
+LOOP_SECONDS = 0.1
+SENSES = ("sound", "image")
+
+
+class Supervisor:
+    """Runs until `stop` is set (SIGTERM) or the trainer finishes `--runs`; returns the exit code.
+
+    Frames from the trainer reach sound and image as soon as they arrive (one hop through this
+    process, never blocking it). A child that dies is restarted with backoff, one that stops
+    sending heartbeats is killed and restarted, the others untouched. systemd hears READY=1 once
+    sound and image have each started or said why they cannot, WATCHDOG=1 only from this loop,
+    STATUS= with the current run, STOPPING=1 on the way out.
+    """
+
+    def __init__(self, loaded: LoadedConfig, roles=("trainer", "sound", "image"), runs: int | None = None,
+                 flat_out: bool = False):
+        self.loaded = loaded
+        self.policy = loaded.config.supervision
+        self.log = get_logger("supervisor")
+        trainer_options = ([] if runs is None else ["--runs", str(runs)]) + (["--flat-out"] if flat_out else [])
+        self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
+                                                         else []), self.policy) for role in roles}
+        self.current_run: dict = {}
+        self.announced_ready = False
+
+    def run(self, stop: threading.Event) -> int:
+        now = time.monotonic()
+        self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source)
+        for child in self.children.values():
+            child.start(now)
+        watchdog = watchdog_interval_seconds()
+        last_ping = 0.0
+        while not stop.is_set():
+            self._receive(LOOP_SECONDS)
+            now = time.monotonic()
+            for child in self.children.values():
+                child.check(now)
+            self._announce_ready()
+            if watchdog is not None and now - last_ping >= watchdog:
+                notify("WATCHDOG=1")
+                last_ping = now
+            trainer = self.children.get("trainer")
+            if trainer is not None and trainer.state == "finished":
+                break
+        self._shut_down()
+        return 0
+
+    def _receive(self, timeout: float) -> None:
+        links = {child.link.connection: child for child in self.children.values() if child.link is not None}
+        for connection in wait(list(links), timeout):
+            child = links[connection]
+            try:
+                kind, *payload = connection.recv()
+            except (EOFError, OSError):
+                continue  # it died: check() sees the exit and restarts it
+            self._handle(child, kind, payload)
+
+    def _handle(self, child: Child, kind: str, payload: list) -> None:
+        now = time.monotonic()
+        child.last_heartbeat = now  # any message proves it alive
+        if kind == "heartbeat":
+            child.status = payload[0]
+        elif kind == "ready":
+            child.state = "playing"
+            self.log.info(f"{child.role}_ready", pid=child.process.pid, **payload[0])
+        elif kind == "unavailable":
+            child.reason = payload[0]  # its exit code (EXIT_UNAVAILABLE) follows: check() schedules a retry
+            self.log.error(f"{child.role}_unavailable", error=payload[0],
+                           retry_in_seconds=self.policy.unavailable_retry_seconds,
+                           fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on")
+        elif kind in ("frame", "fade") and child.role == "trainer":
+            if kind == "frame":
+                self._follow(payload[0])
+            for role in SENSES:
+                if role in self.children:
+                    self.children[role].send(kind, *payload)
+
+    def _follow(self, frame) -> None:
+        if self.current_run.get("run_id") != frame.run_id:
+            self.current_run = {"run_id": frame.run_id, "preset": frame.preset}
+            notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
+        self.current_run["step"] = frame.step
+
+    def _announce_ready(self) -> None:
+        if self.announced_ready:
+            return
+        senses = [self.children[role] for role in SENSES if role in self.children]
+        if all(c.state == "playing" or c.reason for c in senses):
+            notify("READY=1", "STATUS=" + ", ".join(f"{c.role} {'up' if c.state == 'playing' else 'missing'}"
+                                                   for c in senses))
+            self.announced_ready = True
+            self.log.info("installation_ready", **{c.role: c.state if c.state == "playing" else c.reason
+                                                   for c in senses})
+
+    def _shut_down(self) -> None:
+        notify("STOPPING=1")
+        fade = self.policy.stop_fade_seconds
+        self.log.info("supervisor_stopping", fade_seconds=fade)
+        for child in self.children.values():
+            if child.alive:
+                child.send("stop", fade)
+        deadline = time.monotonic() + fade + 5.0
+        while time.monotonic() < deadline and any(c.alive for c in self.children.values()):
+            self._receive(LOOP_SECONDS)
+        for child in self.children.values():
+            child.stop(grace_seconds=5.0)
+        self.log.info("supervisor_stopped", restarts={role: c.restarts for role, c in self.children.items()})
