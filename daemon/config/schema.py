@@ -75,6 +75,7 @@ class Logging(Section):
 
 class Supervision(Section):
     heartbeat_timeout_seconds: float = _float(10.0, 2.0, 600.0, "A child silent this long is hung: killed, restarted.")
+    startup_timeout_seconds: float = _float(90.0, 5.0, 3600.0, "A child not ready this long after starting is hung.")
     restart_backoff_max_seconds: float = _float(30.0, 0.5, 3600.0, "Longest wait before restarting a dead child.")
     crash_loop_deaths: int = Field(5, ge=2, le=1000, description="This many deaths within the window…")
     crash_loop_window_seconds: float = _float(60.0, 1.0, 86_400.0, "…stop restarting that child (degraded).")

@@ -92,7 +92,8 @@ class Child:
             code = self.process.poll()
             if code is not None:
                 self._died(now, code)
-            elif now - self.last_heartbeat > self.policy.heartbeat_timeout_seconds:
+            elif now - self.last_heartbeat > (self.policy.startup_timeout_seconds if self.state == "starting"
+                                              else self.policy.heartbeat_timeout_seconds):
                 self.log.error("child_hung", role=self.role, pid=self.process.pid,
                                silent_seconds=round(now - self.last_heartbeat, 1), action="killing it")
                 self.process.kill()

@@ -36,7 +36,7 @@ class Supervisor:
         self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
                                                          else []), self.policy) for role in roles}
         self.current_run: dict = {}
-        self.announced_ready = False
+        self.announced_ready = self.stopping = False
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
@@ -72,7 +72,8 @@ class Supervisor:
 
     def _handle(self, child: Child, kind: str, payload: list) -> None:
         now = time.monotonic()
-        child.last_heartbeat = now  # any message proves it alive
+        if kind != "heartbeat" or child.state == "playing":  # while starting, only "ready" ends the grace
+            child.last_heartbeat = now
         if kind == "heartbeat":
             child.status = payload[0]
         elif kind == "ready":
@@ -93,14 +94,15 @@ class Supervisor:
     def _follow(self, frame) -> None:
         if self.current_run.get("run_id") != frame.run_id:
             self.current_run = {"run_id": frame.run_id, "preset": frame.preset}
-            notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
+            if not self.stopping:
+                notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
         self.current_run["step"] = frame.step
 
     def _announce_ready(self) -> None:
         if self.announced_ready:
             return
         senses = [self.children[role] for role in SENSES if role in self.children]
-        if all(c.state == "playing" or c.reason for c in senses):
+        if all(c.state in ("playing", "unavailable", "failed") for c in senses):
             notify("READY=1", "STATUS=" + ", ".join(f"{c.role} {'up' if c.state == 'playing' else 'missing'}"
                                                    for c in senses))
             self.announced_ready = True
@@ -108,6 +110,7 @@ class Supervisor:
                                                    for c in senses})
 
     def _shut_down(self) -> None:
+        self.stopping = True
         notify("STOPPING=1")
         fade = self.policy.stop_fade_seconds
         self.log.info("supervisor_stopping", fade_seconds=fade)

@@ -1,0 +1,160 @@
+"""The supervisor with real child processes and real signals: kill -9, SIGSTOP, no devices, systemd's socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.testing import JackRecorder, config_for, jack_dummy_server, xvfb_server
+from tests.conftest import REPO
+
+CHANNELS = 8
+SHORT_CYCLE = ('[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
+               'duration_seconds = 300.0\n[runs.healthy]\nsteps = 3000\nduration_seconds = 300.0\n'
+               '[supervision]\nheartbeat_timeout_seconds = 3.0\nunavailable_retry_seconds = 2.0\n'
+               'stop_fade_seconds = 0.5\n')
+
+
+class Daemon:
+    """`twos-and-sevens run` in a child process, its JSON log events collected as they come."""
+
+    def __init__(self, config: str, env: dict):
+        self.process = subprocess.Popen([sys.executable, "-m", "daemon", "run", "--config", config], cwd=REPO,
+                                        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+        self.events: list[dict] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                self.events.append(json.loads(line))
+
+    def wait_for(self, predicate, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((e for e in list(self.events) if predicate(e)), None)
+            if found is not None:
+                return found
+            assert self.process.poll() is None, f"the daemon exited while waiting for {what}: {self.stderr[-20:]}"
+            time.sleep(0.1)
+        raise AssertionError(f"no {what} within {timeout} s; events: {[e['event'] for e in self.events][-30:]}")
+
+    def pid(self, role: str) -> int:
+        return [e for e in self.events if e["event"] == "child_started" and e["role"] == role][-1]["pid"]
+
+    def stop(self) -> int:
+        Path(os.environ.get("TWOS_AND_SEVENS_TEST_EVENTS", "/dev/null")).write_text(json.dumps(self.events))
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def gallery(tmp_path, mnist_root, classifier_file):
+    """JACK (8 speakers) and an X screen, as the gallery PC has them, and a running daemon."""
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    with jack_dummy_server(CHANNELS) as jack_env, xvfb_server(320, 180) as x_env:
+        recorder = JackRecorder(jack_env["JACK_DEFAULT_SERVER"], CHANNELS)
+        daemon = Daemon(loaded.source, {**jack_env, **x_env})
+        try:
+            daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
+            yield daemon, recorder
+        finally:
+            code = daemon.stop()
+            recorder.close()
+        assert code == 0, daemon.stderr[-20:]
+
+
+def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery):
+    daemon, recorder = gallery
+    daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
+    recorder.connect_from("PortAudio")
+    for role in ("trainer", "sound", "image"):
+        others = {r: daemon.pid(r) for r in ("trainer", "sound", "image") if r != role}
+        victim, count = daemon.pid(role), len(daemon.events)
+        killed = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        if role != "sound":  # the sound plays on through the other child's death
+            audio = recorder.record(2.0)
+            assert np.sqrt((audio ** 2).mean()) > 1e-4, f"silence while the {role} was down"
+        ready = daemon.wait_for(lambda e, n=count: e["event"] == f"{role}_ready" and daemon.events.index(e) >= n,
+                                30, f"{role} back")
+        back = time.monotonic() - killed
+        assert ready["pid"] != victim and back < 5.0 + (2.0 if role != "sound" else 0.0), (role, back)
+        assert {r: daemon.pid(r) for r in others} == others, f"killing the {role} touched another child"
+        died = [e for e in daemon.events[count:] if e["event"] == "child_died"]
+        assert [(e["role"], e["cause"]) for e in died] == [(role, "signal SIGKILL")]
+        if role == "sound":
+            recorder.connect_from("PortAudio")  # the new sound child is a new JACK client
+    audio = recorder.record(2.0)
+    assert (np.sqrt((audio ** 2).mean(axis=0)) > 1e-4).all()  # every speaker plays after it all
+
+
+def test_a_stopped_child_is_found_hung_and_replaced(gallery):
+    daemon, _ = gallery
+    victim, count = daemon.pid("image"), len(daemon.events)
+    os.kill(victim, signal.SIGSTOP)
+    hung = daemon.wait_for(lambda e: e["event"] == "child_hung", 10, "child_hung")
+    assert hung["role"] == "image" and hung["pid"] == victim
+    daemon.wait_for(lambda e, n=count: e["event"] == "image_ready" and daemon.events.index(e) >= n, 30, "image back")
+    assert daemon.pid("image") != victim
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim, 0)
+
+
+def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tmp_path, mnist_root,
+                                                                             classifier_file):
+    """systemd stands in as a datagram socket the test binds (NOTIFY_SOCKET), with a 2 s watchdog."""
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        systemd.settimeout(1.0)
+        env = {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "2000000", "JACK_DEFAULT_SERVER": "nobody-here",
+               "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+        daemon = Daemon(loaded.source, env)
+        messages: list[str] = []
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (sum(m == "WATCHDOG=1" for m in messages) < 3
+                                                   or "READY=1" not in messages):
+                try:
+                    messages.extend(systemd.recv(4096).decode().splitlines())
+                except TimeoutError:
+                    pass
+            daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run despite no devices")
+        finally:
+            code = daemon.stop()
+        while True:
+            try:
+                messages.extend(systemd.recv(4096).decode().splitlines())
+            except TimeoutError:
+                break
+    assert code == 0, daemon.stderr[-20:]
+    # READY=1 once both senses have said why they cannot play; the watchdog is fed from the start.
+    assert messages.index("READY=1") + 1 == messages.index("STATUS=sound missing, image missing")
+    events = [e["event"] for e in daemon.events]
+    assert events.index("installation_ready") > max(events.index("sound_unavailable"),
+                                                    events.index("image_unavailable"))
+    assert messages[-1] == "STOPPING=1"
+    assert "sound_unavailable" in events and "image_unavailable" in events
+    waits = [e for e in daemon.events if e["event"] == "child_waiting_for_device"]
+    assert {e["role"] for e in waits} == {"sound", "image"}
+    assert "child_died" not in events  # a missing device is not a crash
