@@ -175,3 +175,9 @@ def test_projector_mistakes_name_the_scene_meant_and_the_crop_allowed(tmp_path):
     config.write_text('[video]\nshaders_path = "theirs"\n')
     with pytest.raises(ConfigInvalid, match="no folder .*theirs"):
         load(config)
+
+
+def test_http_off_loopback_needs_a_token():
+    [error] = errors_of('[http]\naddress = "0.0.0.0"\n')
+    assert error.key == "http" and "set a token" in error.message
+    assert parse('[http]\naddress = "0.0.0.0"\ntoken = "s3cret"\n').http.token == "s3cret"

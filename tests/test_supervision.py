@@ -23,7 +23,7 @@ CHANNELS = 8
 SHORT_CYCLE = ('[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
                'duration_seconds = 300.0\n[runs.healthy]\nsteps = 3000\nduration_seconds = 300.0\n'
                '[supervision]\nheartbeat_timeout_seconds = 3.0\nunavailable_retry_seconds = 2.0\n'
-               'stop_fade_seconds = 0.5\n')
+               'stop_fade_seconds = 0.5\n[http]\nport = 0\n')
 
 
 class Daemon:
@@ -158,3 +158,44 @@ def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tm
     waits = [e for e in daemon.events if e["event"] == "child_waiting_for_device"]
     assert {e["role"] for e in waits} == {"sound", "image"}
     assert "child_died" not in events  # a missing device is not a crash
+
+
+def get(port: int, path: str, token: str = "") -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, mnist_root, classifier_file):
+    extra = SHORT_CYCLE.replace("port = 0", 'port = 0\ntoken = "s3cret"').replace(
+        "unavailable_retry_seconds = 2.0", "unavailable_retry_seconds = 120.0")  # no retry mid-test
+    loaded = config_for(tmp_path, mnist_root, classifier_file, extra)
+    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""})
+    try:
+        port = daemon.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")["port"]
+        daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
+        daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
+        time.sleep(2.0)
+        assert get(port, "/health")[0] == 401  # no token, no answer
+        code, body = get(port, "/health", "s3cret")
+        health = json.loads(body)
+        assert code == 503 and not health["healthy"]
+        assert any(p.startswith("sound: unavailable (") for p in health["problems"]), health
+        assert any(p.startswith("image: unavailable (cannot open the X display") for p in health["problems"])
+        status = json.loads(get(port, "/status", "s3cret")[1])
+        assert status["children"]["trainer"]["state"] == "playing" and status["run"]["preset"] == "random"
+        assert status["frames"] > 0 and 0 < status["streams"]["progress"] <= 1
+        code, metrics = get(port, "/metrics", "s3cret")
+        assert code == 200 and 'twos_and_sevens_child_up{role="trainer"} 1.0' in metrics
+        assert 'twos_and_sevens_child_up{role="sound"} 0.0' in metrics
+        assert 'twos_and_sevens_stream{stream="loss_discriminator"}' in metrics
+        assert get(port, "/nothing", "s3cret")[0] == 404
+    finally:
+        assert daemon.stop() == 0

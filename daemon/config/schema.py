@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "Audio",
@@ -81,6 +81,20 @@ class Supervision(Section):
     crash_loop_window_seconds: float = _float(60.0, 1.0, 86_400.0, "…stop restarting that child (degraded).")
     unavailable_retry_seconds: float = _float(20.0, 1.0, 3600.0, "Retry a missing device (audio, display) this often.")
     stop_fade_seconds: float = _float(3.0, 0.0, 60.0, "On SIGTERM: fade sound and image out this long, then exit.")
+
+
+class Http(Section):
+    enabled: bool = Field(True, description="Serve /health, /status and /metrics.")
+    address: str = Field("127.0.0.1", min_length=1, description="Listen here; loopback unless a token is set.")
+    port: int = Field(8765, ge=0, le=65535, description="TCP port; 0 = any free port (logged as http_listening).")
+    token: str = Field("", description="Bearer token required on every request; needed off loopback.")
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> "Http":
+        if self.address not in ("127.0.0.1", "::1", "localhost") and not self.token:
+            raise ValueError(f"address = \"{self.address}\" is reachable from other machines: set a token "
+                             "(clients send `Authorization: Bearer <token>`) or keep address = \"127.0.0.1\"")
+        return self
 
 
 class RunPreset(Section):
@@ -268,6 +282,7 @@ class InstallationConfig(Section):
     streams: Streams = Field(default_factory=Streams)
     logging: Logging = Field(default_factory=Logging)
     supervision: Supervision = Field(default_factory=Supervision)
+    http: Http = Field(default_factory=Http)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)

@@ -36,11 +36,15 @@ class Supervisor:
         self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
                                                          else []), self.policy) for role in roles}
         self.current_run: dict = {}
+        self.streams: dict[str, float] = {}
+        self.frames = 0
+        self.started = time.monotonic()
         self.announced_ready = self.stopping = False
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
         self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source)
+        monitor = self._start_monitor()
         for child in self.children.values():
             child.start(now)
         watchdog = watchdog_interval_seconds()
@@ -58,7 +62,40 @@ class Supervisor:
             if trainer is not None and trainer.state == "finished":
                 break
         self._shut_down()
+        if monitor is not None:
+            monitor.close()
         return 0
+
+    def _start_monitor(self):
+        from daemon.supervision.monitor import Monitor
+
+        settings = self.loaded.config.http
+        if not settings.enabled:
+            return None
+        try:
+            return Monitor(settings, self.status)
+        except OSError as exc:  # the port is taken: the installation plays on without its endpoint
+            self.log.error("http_unavailable", address=settings.address, port=settings.port, error=str(exc),
+                           fix="choose a free [http] port, or stop whatever holds it")
+            return None
+
+    def status(self) -> dict:
+        """What /status shows (and /health, /metrics read): called from the HTTP thread."""
+        children = {role: {"state": c.state, "pid": c.process.pid if c.alive else None, "restarts": c.restarts,
+                           "reason": c.reason, "heartbeat": c.status} for role, c in self.children.items()}
+        problems = [f"{role}: {c['state']}" + (f" ({c['reason']})" if c["reason"] else "")
+                    for role, c in children.items() if c["state"] != "playing"]
+        return {
+            "installation": self.loaded.config.installation.name,
+            "healthy": not problems and not self.stopping,
+            "problems": problems + (["stopping"] if self.stopping else []),
+            "uptime_seconds": round(time.monotonic() - self.started, 1),
+            "run": dict(self.current_run),
+            "streams": self.streams,
+            "frames": self.frames,
+            "children": children,
+            "cycle": list(self.loaded.config.cycle.presets),
+        }
 
     def _receive(self, timeout: float) -> None:
         links = {child.link.connection: child for child in self.children.values() if child.link is not None}
@@ -97,6 +134,8 @@ class Supervisor:
             if not self.stopping:
                 notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
         self.current_run["step"] = frame.step
+        self.streams = {name: round(value, 6) for name, value in frame.streams().items()}
+        self.frames += 1
 
     def _announce_ready(self) -> None:
         if self.announced_ready:
