@@ -199,3 +199,45 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
         assert get(port, "/nothing", "s3cret")[0] == 404
     finally:
         assert daemon.stop() == 0
+
+
+def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path, mnist_root, classifier_file):
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    env = {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    first = Daemon(loaded.source, env)
+    try:
+        first.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
+        time.sleep(2.0)
+        children = [e["pid"] for e in first.events if e["event"] == "child_started"]
+        first.process.kill()
+        first.process.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_exists(pid) for pid in children):
+            time.sleep(0.2)
+        assert not any(_exists(pid) for pid in children), "children outlived their supervisor"
+    finally:
+        if first.process.poll() is None:
+            first.process.kill()
+    second = Daemon(loaded.source, env)
+    try:
+        second.wait_for(lambda e: e["event"] == "run_started", 120, "a run after the restart")
+        time.sleep(2.0)
+    finally:
+        assert second.stop() == 0
+    import sqlite3
+
+    rows = sqlite3.connect(loaded.history_path).execute(
+        "SELECT preset, status, steps_done FROM runs ORDER BY started_unix_seconds").fetchall()
+    assert len(rows) == 2, rows
+    (preset, status, steps), (_, second_status, _) = rows
+    assert preset == "random" and status in ("stopped", "interrupted") and steps > 0, rows
+    assert second_status == "stopped", rows
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended

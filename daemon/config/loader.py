@@ -46,6 +46,10 @@ class LoadedConfig:
         return self.path(self.config.data.classifier_path)
 
     @property
+    def history_path(self) -> Path:
+        return self.path(self.config.data.history_path)
+
+    @property
     def shaders_path(self) -> Path:
         return shaders_folder(self.config.video.shaders_path, self.base_dir)
 

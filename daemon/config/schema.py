@@ -48,6 +48,7 @@ class Data(Section):
     classifier_path: str = Field(
         "var/classifier.pt", min_length=1, description="Cached weights of the judging classifier."
     )
+    history_path: str = Field("var/history.sqlite", min_length=1, description="Run history (SQLite).")
     keep_recordings_megabytes: int = Field(2000, ge=1, le=10_000_000, description="Disk budget.")
     keep_recordings_count: int = Field(500, ge=1, le=1_000_000, description="Most runs kept.")
 

@@ -9,6 +9,7 @@ from multiprocessing.connection import wait
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
 from daemon.supervision.children import Child, child_command
+from daemon.supervision.history import RunHistory
 from daemon.supervision.notify import notify, watchdog_interval_seconds
 
 __all__ = ["Supervisor"]
@@ -35,6 +36,7 @@ class Supervisor:
         trainer_options = ([] if runs is None else ["--runs", str(runs)]) + (["--flat-out"] if flat_out else [])
         self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
                                                          else []), self.policy) for role in roles}
+        self.history = RunHistory(loaded.history_path, loaded.recordings_path)
         self.current_run: dict = {}
         self.streams: dict[str, float] = {}
         self.frames = 0
@@ -95,6 +97,7 @@ class Supervisor:
             "frames": self.frames,
             "children": children,
             "cycle": list(self.loaded.config.cycle.presets),
+            "recent_runs": self.history.runs(10),
         }
 
     def _receive(self, timeout: float) -> None:
@@ -130,6 +133,9 @@ class Supervisor:
 
     def _follow(self, frame) -> None:
         if self.current_run.get("run_id") != frame.run_id:
+            if self.current_run:
+                self.history.ended(self.current_run["run_id"])
+            self.history.started(frame.run_id, frame.preset)
             self.current_run = {"run_id": frame.run_id, "preset": frame.preset}
             if not self.stopping:
                 notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
@@ -161,4 +167,7 @@ class Supervisor:
             self._receive(LOOP_SECONDS)
         for child in self.children.values():
             child.stop(grace_seconds=5.0)
+        if self.current_run:
+            self.history.ended(self.current_run["run_id"])  # the trainer has closed its recording by now
+        self.history.close()
         self.log.info("supervisor_stopped", restarts={role: c.restarts for role, c in self.children.items()})
