@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     child.add_argument("--runs", type=int, default=None)
     child.add_argument("--flat-out", action="store_true")
 
+    schedule = command("schedule", _schedule, "Print what will play over the next 24 hours.")
+    schedule.add_argument("--from", dest="start", default=None, help="YYYY-MM-DDTHH:MM (default: now)")
+    schedule.add_argument("--hours", type=float, default=24.0)
+
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
 
@@ -166,6 +170,26 @@ def _run(args) -> int:
     roles = ["trainer"] + [role for role, off in (("sound", args.no_sound), ("image", args.no_image)) if not off]
     supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out)
     return supervisor.run(_stop_on_signals())
+
+
+def _schedule(args) -> int:
+    from datetime import datetime
+
+    from daemon.schedule.plan import Plan
+
+    config = _load(args).config
+    start = datetime.fromisoformat(args.start) if args.start else datetime.now().replace(microsecond=0)
+    slots = Plan(config.cycle, config.hours, config.runs).upcoming(start, args.hours)
+    if not slots:
+        print(f"closed for the next {args.hours:g} hours ([hours] and closed_dates)")
+    for slot, following in zip(slots, [*slots[1:], None]):
+        notes = ("opens: fades in" if slot.first else "") + (" closes: fades out" if slot.last else "")
+        print(f"{slot.start:%Y-%m-%d %H:%M:%S}–{slot.end:%H:%M:%S}  {slot.preset:12s} "
+              f"({slot.seconds / 60:.1f} min) {notes}".rstrip())
+        if slot.last:
+            reopening = f"until {following.start:%Y-%m-%d %H:%M}" if following else "beyond this window"
+            print(f"{slot.end:%Y-%m-%d %H:%M:%S}  closed {reopening}")
+    return 0
 
 
 def _child(args) -> int:

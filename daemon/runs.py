@@ -87,8 +87,10 @@ class Instrument:
         self.classifier = ensure_classifier(loaded, self.device)
 
     def start(
-        self, preset_name: str, seed: int | None = None, steps: int | None = None, flat_out: bool = False
+        self, preset_name: str, seed: int | None = None, steps: int | None = None, flat_out: bool = False,
+        duration_seconds: float | None = None,
     ) -> "LiveRun":
+        """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override)."""
         config = self.loaded.config
         preset = config.runs[preset_name]
         seed = seed if seed is not None else (preset.seed or secrets.randbelow(2**31 - 2) + 1)
@@ -97,7 +99,8 @@ class Instrument:
         spec = RunSpec(new_run_id(preset_name, seed, root), preset_name, preset, seed, steps or preset.steps)
         trainer = GanTrainer(spec, self.data, self.device, config.streams, self.classifier)
         # Scale the duration with a shortened run, so --steps keeps the preset's pace.
-        pacer = None if flat_out else Pacer(preset.duration_seconds * spec.steps / preset.steps, spec.steps)
+        duration = duration_seconds or preset.duration_seconds * spec.steps / preset.steps
+        pacer = None if flat_out else Pacer(duration, spec.steps)
         return LiveRun(spec, trainer, Recorder(root, spec, str(self.device)), pacer, self.loaded)
 
 

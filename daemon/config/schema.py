@@ -200,6 +200,41 @@ class Cycle(Section):
     presets: list[str] = Field(
         default_factory=lambda: ["healthy", "collapsed", "underfit", "random"], min_length=1
     )
+    order: Literal["cycle", "shuffle"] = Field("cycle", description="In turn, or a weighted shuffle per day.")
+    weights: dict[str, float] = Field(default_factory=dict, description="Shuffle weights by preset; missing = 1.")
+    gap_seconds: float = _float(0.0, 0.0, 3600.0, "Silence and black between runs.")
+
+
+HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+
+
+def _hours(default: str) -> str:
+    return Field(default, pattern=HOURS_PATTERN, description='"HH:MM-HH:MM" open, "" closed all day.')
+
+
+class Hours(Section):
+    monday: str = _hours("00:00-24:00")
+    tuesday: str = _hours("00:00-24:00")
+    wednesday: str = _hours("00:00-24:00")
+    thursday: str = _hours("00:00-24:00")
+    friday: str = _hours("00:00-24:00")
+    saturday: str = _hours("00:00-24:00")
+    sunday: str = _hours("00:00-24:00")
+    closed_dates: list[str] = Field(default_factory=list, description='Whole days closed: "YYYY-MM-DD".')
+    fade_in_seconds: float = _float(30.0, 0.0, 3600.0, "After opening, sound and image rise this slowly.")
+    fade_out_seconds: float = _float(30.0, 0.0, 3600.0, "Before closing, they fall this slowly.")
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _dates(cls, dates: list[str]) -> list[str]:
+        import datetime
+
+        for text in dates:
+            try:
+                datetime.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date: write \"YYYY-MM-DD\", e.g. \"2026-12-25\"") from None
+        return dates
 
 
 DEFAULT_PRESETS: dict[str, RunPreset] = {
@@ -283,6 +318,7 @@ class InstallationConfig(Section):
     streams: Streams = Field(default_factory=Streams)
     logging: Logging = Field(default_factory=Logging)
     supervision: Supervision = Field(default_factory=Supervision)
+    hours: Hours = Field(default_factory=Hours)
     http: Http = Field(default_factory=Http)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
