@@ -57,7 +57,6 @@ def _parser() -> argparse.ArgumentParser:
     child = command("child", _child, None)
     child.add_argument("role", choices=["trainer", "sound", "image"])
     child.add_argument("--fd", type=int, required=True, help="its end of the link to the supervisor")
-    child.add_argument("--runs", type=int, default=None)
     child.add_argument("--flat-out", action="store_true")
 
     schedule = command("schedule", _schedule, "Print what will play over the next 24 hours.")
@@ -196,7 +195,7 @@ def _child(args) -> int:
     from daemon.supervision.roles import child_main
 
     loaded = _load(args)
-    return child_main(args.role, loaded, args.fd, {"runs": args.runs, "flat_out": args.flat_out})
+    return child_main(args.role, loaded, args.fd, {"flat_out": args.flat_out})
 
 
 def _fetch_data(args) -> int:

@@ -51,12 +51,11 @@ def test_a_restart_resumes_what_the_clock_says():
 
 
 def test_shuffle_follows_the_weights_and_is_fixed_per_day():
-    plan = plan_of('[cycle]\norder = "shuffle"\nweights = { healthy = 6.0, random = 0.0 }\n')
+    shuffle = '[cycle]\norder = "shuffle"\nweights = { healthy = 6.0, random = 0.0 }\n'
     day = datetime(2026, 11, 25).date()
-    presets = [s.preset for s in plan.slots(day)]
+    presets = [s.preset for s in plan_of(shuffle).slots(day)]
     assert "random" not in presets and presets.count("healthy") > 2 * presets.count("collapsed")
-    assert presets == [s.preset for s in plan_of('[cycle]\norder = "shuffle"\nweights = { healthy = 6.0, random = 0.0 }\n'
-                                                 ).slots(day)]
+    assert presets == [s.preset for s in plan_of(shuffle).slots(day)]  # the same draw after a restart
 
 
 def test_hours_mistakes_are_config_errors():

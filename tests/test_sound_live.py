@@ -6,10 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from daemon.recording.reader import list_recordings
 from daemon.testing import JackRecorder, config_for, jack_dummy_server
 from tests.conftest import REPO, run_cli
 
@@ -102,6 +104,9 @@ def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, 
     child = start(["run", "--config", loaded.source], env)
     try:
         recorder.connect_from("PortAudio", timeout_seconds=120)
+        deadline = time.monotonic() + 120
+        while not list_recordings(loaded.recordings_path) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the trainer child is still loading MNIST and the classifier
         captured = recorder.record(3.0)
     finally:
         out, err = stop(child)

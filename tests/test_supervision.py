@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 
 from pathlib import Path
 
@@ -229,9 +230,13 @@ def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path,
     rows = sqlite3.connect(loaded.history_path).execute(
         "SELECT preset, status, steps_done FROM runs ORDER BY started_unix_seconds").fetchall()
     assert len(rows) == 2, rows
-    (preset, status, steps), (_, second_status, _) = rows
-    assert preset == "random" and status in ("stopped", "interrupted") and steps > 0, rows
-    assert second_status == "stopped", rows
+    (preset, status, steps), (second_preset, second_status, _) = rows
+    assert status in ("stopped", "interrupted") and steps > 0 and second_status == "stopped", rows
+    # The schedule resumed where the clock says: the same slot, so the same preset.
+    from daemon.schedule.plan import Plan
+
+    slot = Plan(loaded.config.cycle, loaded.config.hours, loaded.config.runs).at(datetime.now())
+    assert preset == second_preset == slot.preset, (rows, slot)
 
 
 def _exists(pid: int) -> bool:

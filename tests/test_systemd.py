@@ -27,7 +27,8 @@ def verify(unit_text: str, scope: str, tmp_path) -> str:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
     command = ["systemd-analyze", *(["--user"] if scope == "user" else []), "verify", str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    environment = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     return (result.stdout + result.stderr).strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
 
 

@@ -132,7 +132,6 @@ class Audio(Section):
     startup_ramp_seconds: float = _float(3.0, 0.0, 60.0, "Fade-in when the sound starts.")
     run_fade_in_seconds: float = _float(5.0, 0.0, 600.0, "Fade-in at the start of each run.")
     run_fade_out_seconds: float = _float(5.0, 0.0, 600.0, "Fade-out at the end of each run.")
-    silence_between_runs_seconds: float = _float(0.0, 0.0, 3600.0, "Silence after each run's fade-out.")
     hold_seconds: float = _float(10.0, 0.0, 3600.0, "When frames stop, hold the sound this long…")
     idle_drift_seconds: float = _float(20.0, 0.0, 3600.0, "…then drift to the idle state over this long.")
     drone_recordings_path: str = Field("", description="Folder of WAV/AIFF drones; empty = organ only.")

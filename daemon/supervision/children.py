@@ -51,6 +51,7 @@ class Child:
     def __post_init__(self) -> None:
         self.log = get_logger("supervisor")
         self.outbox: queue.Queue | None = None
+        self.on_death = None  # called when the process is found dead or hung
 
     @property
     def alive(self) -> bool:
@@ -105,6 +106,8 @@ class Child:
 
     def _died(self, now: float, code: int, hung: bool = False) -> None:
         self._drop_link()
+        if self.on_death is not None:
+            self.on_death()
         pid = self.process.pid
         if code == 0 and not hung:
             self.state = "finished"

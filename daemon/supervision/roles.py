@@ -40,19 +40,6 @@ class Heartbeat(threading.Thread):
             last = mark
 
 
-class _LinkSink:
-    """What the cycle calls its sound: frames and fades go to the supervisor instead."""
-
-    def __init__(self, link: Link):
-        self.link = link
-
-    def on_frame(self, frame) -> None:
-        self.link.send("frame", frame)
-
-    def fade_to(self, level: float, seconds: float) -> None:
-        self.link.send("fade", level, seconds)
-
-
 def _listen(link: Link, stop: threading.Event, handle: Callable[[str, tuple], None]) -> threading.Thread:
     """Read the supervisor's messages in a thread; `stop` is set when it says so or goes away."""
 
@@ -71,16 +58,67 @@ def _listen(link: Link, stop: threading.Event, handle: Callable[[str, tuple], No
 
 
 def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:
-    from daemon.cycle import play_cycle
+    """Plays the runs the supervisor asks for: ("play", preset, seconds), ("stop_run",), ("pause",), ("resume",)."""
+    from daemon.runs import Instrument
 
-    _listen(link, stop, lambda kind, payload: stop.set() if kind == "stop" else None)
+    commands: queue.Queue = queue.Queue()
+
+    def handle(kind: str, payload: tuple) -> None:
+        if kind == "stop":
+            stop.set()
+        commands.put((kind, payload))
+
+    _listen(link, stop, handle)
     # Alive while the process runs (training may sit in one long step or the classifier's first
     # training); a stopped (SIGSTOP) or wedged process sends nothing.
     Heartbeat(link, progress=itertools.count().__next__, status=lambda: {}).start()
     link.send("ready", {})
-    play_cycle(loaded, stop, runs=options.get("runs"), flat_out=options.get("flat_out", False),
-               sound=_LinkSink(link))
+    instrument = Instrument(loaded)
+    link.send("idle")
+    while not stop.is_set():
+        try:
+            kind, payload = commands.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if kind == "play":
+            _play_run(instrument, link, commands, stop, *payload, flat_out=options.get("flat_out", False))
+            link.send("idle")
     return 0
+
+
+def _play_run(instrument, link: Link, commands: queue.Queue, stop: threading.Event, preset: str, seconds: float,
+              flat_out: bool) -> None:
+    """One run, its frames to the supervisor, until it completes or a command ends it."""
+    run = instrument.start(preset, flat_out=flat_out, duration_seconds=seconds)
+    frames = iter(run)
+    link.send("run_started", {"run_id": run.spec.run_id, "preset": preset, "seconds": seconds})
+    paused, status = False, "completed"
+    try:
+        for frame in frames:
+            link.send("frame", frame)
+            if stop.is_set():  # SIGTERM, or the supervisor gone
+                frames.close()
+                status = "stopped"
+                return
+            while paused or not commands.empty():
+                try:
+                    kind, _ = commands.get(timeout=0.5)
+                except queue.Empty:
+                    if stop.is_set():
+                        frames.close()
+                        status = "stopped"
+                        return
+                    continue
+                if kind in ("stop_run", "stop"):
+                    frames.close()  # recorded as stopped
+                    status = "stopped"
+                    return
+                paused = kind == "pause" or (paused and kind != "resume")
+    except Exception:
+        status = "failed"
+        get_logger("trainer").exception("run_failed", preset=preset)
+    finally:
+        link.send("run_ended", {"run_id": run.spec.run_id, "status": status})
 
 
 def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from multiprocessing.connection import wait
 
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
+from daemon.schedule.programme import Programme
 from daemon.supervision.children import Child, child_command
 from daemon.supervision.history import RunHistory
 from daemon.supervision.notify import notify, watchdog_interval_seconds
@@ -33,9 +35,12 @@ class Supervisor:
         self.loaded = loaded
         self.policy = loaded.config.supervision
         self.log = get_logger("supervisor")
-        trainer_options = ([] if runs is None else ["--runs", str(runs)]) + (["--flat-out"] if flat_out else [])
+        trainer_options = ["--flat-out"] if flat_out else []
         self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
                                                          else []), self.policy) for role in roles}
+        self.children["trainer"].on_death = self._trainer_lost
+        self.programme = Programme(loaded, self.children["trainer"].send, self._to_senses,
+                                   loaded.history_path.with_name("state.json"), runs)
         self.history = RunHistory(loaded.history_path, loaded.recordings_path)
         self.current_run: dict = {}
         self.streams: dict[str, float] = {}
@@ -60,8 +65,8 @@ class Supervisor:
             if watchdog is not None and now - last_ping >= watchdog:
                 notify("WATCHDOG=1")
                 last_ping = now
-            trainer = self.children.get("trainer")
-            if trainer is not None and trainer.state == "finished":
+            self.programme.tick(datetime.now())
+            if self.programme.finished:
                 break
         self._shut_down()
         if monitor is not None:
@@ -124,24 +129,39 @@ class Supervisor:
             self.log.error(f"{child.role}_unavailable", error=payload[0],
                            retry_in_seconds=self.policy.unavailable_retry_seconds,
                            fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on")
-        elif kind in ("frame", "fade") and child.role == "trainer":
-            if kind == "frame":
-                self._follow(payload[0])
-            for role in SENSES:
-                if role in self.children:
-                    self.children[role].send(kind, *payload)
+        elif child.role == "trainer":
+            self._from_trainer(kind, payload)
 
-    def _follow(self, frame) -> None:
-        if self.current_run.get("run_id") != frame.run_id:
-            if self.current_run:
-                self.history.ended(self.current_run["run_id"])
-            self.history.started(frame.run_id, frame.preset)
-            self.current_run = {"run_id": frame.run_id, "preset": frame.preset}
+    def _from_trainer(self, kind: str, payload: list) -> None:
+        if kind == "frame":
+            frame = payload[0]
+            self._to_senses("frame", frame)
+            self.current_run["step"] = frame.step
+            self.streams = {name: round(value, 6) for name, value in frame.streams().items()}
+            self.frames += 1
+        elif kind == "idle":
+            self.programme.on_idle()
+        elif kind == "run_started":
+            run = payload[0]
+            self.history.started(run["run_id"], run["preset"])
+            self.current_run = {"run_id": run["run_id"], "preset": run["preset"], "step": 0}
             if not self.stopping:
-                notify(f"STATUS=playing {frame.preset} ({frame.run_id})")
-        self.current_run["step"] = frame.step
-        self.streams = {name: round(value, 6) for name, value in frame.streams().items()}
-        self.frames += 1
+                notify(f"STATUS=playing {run['preset']} ({run['run_id']})")
+        elif kind == "run_ended":
+            self.history.ended(payload[0]["run_id"])
+            self.current_run = {}
+            self.programme.on_run_ended(payload[0]["status"], datetime.now())
+
+    def _trainer_lost(self) -> None:
+        if self.current_run:
+            self.history.ended(self.current_run["run_id"])  # interrupted: its recording says how far it got
+            self.current_run = {}
+        self.programme.on_trainer_lost()
+
+    def _to_senses(self, kind: str, *payload) -> None:
+        for role in SENSES:
+            if role in self.children:
+                self.children[role].send(kind, *payload)
 
     def _announce_ready(self) -> None:
         if self.announced_ready:

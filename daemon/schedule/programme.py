@@ -1,0 +1,180 @@
+"""Deciding, pass by pass, what the trainer plays: the plan's slot, an override, a pause, or nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from daemon.config import LoadedConfig
+from daemon.logs import get_logger
+from daemon.recording.files import write_atomic
+from daemon.schedule.plan import Plan
+
+__all__ = ["Programme", "Want"]
+
+FAILURE_BACKOFF_MAX_SECONDS = 60.0
+SHORT_FADE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Want:
+    """What should play now: `key` tells one wanted run from the next."""
+
+    key: str
+    preset: str
+    end: datetime
+    fade_in: float
+    fade_out: float
+
+
+class Programme:
+    """Drives the trainer and the senses' fades from the plan, overrides and pauses.
+
+    `send_trainer` / `send_senses` deliver messages; `tick(now)` is called every pass of the
+    supervisor's loop, `on_*` when the trainer reports. Overrides and the pause are kept in
+    `state_path` (written atomically) so a restart honours them; the plan needs no state.
+    With `runs` (the --runs option), the cycle is played that many times from its first preset,
+    back to back, ignoring the hours, and `finished` turns true at the end.
+    """
+
+    def __init__(self, loaded: LoadedConfig, send_trainer, send_senses, state_path: Path, runs: int | None = None):
+        config = loaded.config
+        self.plan = Plan(config.cycle, config.hours, config.runs)
+        self.config, self.send_trainer, self.send_senses = config, send_trainer, send_senses
+        self.state_path, self.runs_left = state_path, runs
+        self.log = get_logger("schedule")
+        self.trainer_idle = False
+        self.playing: Want | None = None
+        self.stopping_run = self.fading_out = False
+        self.dark = True
+        self.failures, self.retry_at = 0, datetime.min
+        self.runs_started = 0
+        state = self._load_state()
+        self.override: dict | None = state.get("override")
+        self.paused: bool = state.get("paused", False)
+
+    @property
+    def finished(self) -> bool:
+        return self.runs_left is not None and self.runs_started >= self.runs_left and self.playing is None
+
+    # What should play
+
+    def wanted(self, now: datetime) -> Want | None:
+        audio, hours = self.config.audio, self.config.hours
+        if self.runs_left is not None:  # --runs: each run plays to its end, then the next
+            if self.playing is not None or self.runs_started >= self.runs_left:
+                return self.playing
+            presets = self.config.cycle.presets
+            preset = presets[self.runs_started % len(presets)]
+            end = now + timedelta(seconds=self.config.runs[preset].duration_seconds)
+            return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds,
+                        audio.run_fade_out_seconds)
+        if self.override is not None:
+            until = datetime.fromisoformat(self.override["until"])
+            if now < until:
+                return Want(f"override {self.override['since']}", self.override["preset"], until,
+                            SHORT_FADE_SECONDS * 2, audio.run_fade_out_seconds)
+            self.log.info("override_ended", preset=self.override["preset"], resuming="the schedule")
+            self.override = None
+            self._save_state()
+        slot = self.plan.at(now)
+        if slot is None:
+            return None
+        return Want(f"slot {slot.start.isoformat()}", slot.preset, slot.end,
+                    hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
+                    hours.fade_out_seconds if slot.last else audio.run_fade_out_seconds)
+
+    # Each pass
+
+    def tick(self, now: datetime) -> None:
+        if self.paused:
+            return
+        want = self.wanted(now)
+        playing = self.playing
+        if playing is not None and (want is None or want.key != playing.key):
+            self._end_run(SHORT_FADE_SECONDS if want is not None else playing.fade_out)
+        elif playing is not None and not self.fading_out and now >= playing.end - timedelta(seconds=playing.fade_out):
+            self.send_senses("fade", 0.0, playing.fade_out)  # the run's own fade-out, before its slot ends
+            self.fading_out = True
+        if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at:
+            seconds = max(1.0, (want.end - now).total_seconds())
+            self.send_trainer("play", want.preset, seconds)
+            self.send_senses("fade", 1.0, want.fade_in)
+            self.playing, self.trainer_idle, self.fading_out, self.dark = want, False, False, False
+            self.runs_started += 1
+            self.log.info("programme_playing", preset=want.preset, until=want.end.isoformat(timespec="seconds"),
+                          why=want.key.split(" ")[0])
+        if want is None and self.playing is None and not self.dark:
+            self.send_senses("fade", 0.0, self.config.hours.fade_out_seconds)
+            self.dark = True
+
+    def _end_run(self, fade_seconds: float) -> None:
+        if not self.stopping_run:
+            self.send_senses("fade", 0.0, fade_seconds)
+            self.send_trainer("stop_run")
+            self.stopping_run = True
+
+    # The trainer reports
+
+    def on_idle(self) -> None:
+        self.trainer_idle = True
+
+    def on_run_ended(self, status: str, now: datetime) -> None:
+        self.playing, self.stopping_run = None, False
+        if status == "failed":
+            self.failures += 1
+            wait = min(FAILURE_BACKOFF_MAX_SECONDS, 2.0 ** (self.failures - 1))
+            self.retry_at = now + timedelta(seconds=wait)
+            self.log.error("run_failed_retrying", failures_in_a_row=self.failures, retry_in_seconds=wait)
+        else:
+            self.failures = 0
+
+    def on_trainer_lost(self) -> None:
+        """The trainer child died: its run is over; play again when the new one is idle."""
+        self.playing, self.trainer_idle, self.stopping_run = None, False, False
+        if self.runs_left is not None:
+            self.runs_started = max(0, self.runs_started - 1)  # that run did not count
+
+    # Commands (the control socket)
+
+    def override_with(self, preset: str, minutes: float, who: str, now: datetime) -> dict:
+        until = now + timedelta(minutes=minutes)
+        self.override = {"preset": preset, "until": until.isoformat(), "since": now.isoformat(), "by": who}
+        self.paused = False
+        self._save_state()
+        self.log.info("override_started", preset=preset, minutes=minutes, until=until.isoformat(timespec="seconds"),
+                      by=who)
+        return {"preset": preset, "until": until.isoformat(timespec="seconds")}
+
+    def skip(self, who: str, now: datetime) -> dict:
+        """End the current run; the next preset of the cycle plays for the rest of its time."""
+        current = self.playing or self.wanted(now)
+        if current is None:
+            return {"skipped": None}
+        presets = self.config.cycle.presets
+        following = presets[(presets.index(current.preset) + 1) % len(presets)] if current.preset in presets \
+            else presets[0]
+        minutes = max(1.0, (current.end - now).total_seconds() / 60)
+        self.override_with(following, minutes, who, now)
+        self.log.info("run_skipped", preset=current.preset, by=who)
+        return {"skipped": current.preset, "playing": following}
+
+    def set_paused(self, paused: bool, who: str) -> dict:
+        if paused != self.paused:
+            self.paused = paused
+            self.send_trainer("pause" if paused else "resume")
+            self._save_state()
+            self.log.info("paused" if paused else "resumed", by=who)
+        return {"paused": self.paused}
+
+    def _load_state(self) -> dict:
+        try:
+            return json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.state_path, json.dumps({"override": self.override, "paused": self.paused}).encode())

@@ -1,0 +1,109 @@
+"""What the supervisor tells the trainer and the senses, pass by pass, from the plan, overrides and pauses.
+
+The programme's two outputs are plain callbacks; here they collect the messages a real trainer
+and real senses would receive (the same messages tests/test_supervision.py sends for real).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from daemon.config import parse
+from daemon.config.loader import LoadedConfig
+from daemon.schedule.programme import Programme
+
+OPEN_10_TO_18 = "".join(f'{day} = "10:00-18:00"\n' for day in
+                        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+
+
+def programme(tmp_path, toml: str = "", runs: int | None = None):
+    loaded = LoadedConfig(parse("[hours]\n" + OPEN_10_TO_18 + toml), "test", tmp_path)
+    trainer, senses = [], []
+    made = Programme(loaded, lambda *m: trainer.append(m), lambda *m: senses.append(m), tmp_path / "state.json", runs)
+    made.on_idle()
+    return made, trainer, senses
+
+
+def test_the_plan_plays_within_hours_and_is_dark_outside(tmp_path):
+    prog, trainer, senses = programme(tmp_path)
+    prog.tick(datetime(2026, 11, 25, 9, 0))
+    assert trainer == [] and senses == []  # closed: nothing starts (and the senses start dark)
+    opening = datetime(2026, 11, 25, 10, 0, 1)
+    prog.tick(opening)
+    slot = prog.plan.at(opening)
+    assert trainer == [("play", slot.preset, (slot.end - opening).total_seconds())]
+    assert senses == [("fade", 1.0, 30.0)]  # the first run of the day rises with [hours] fade_in_seconds
+    prog.tick(slot.end - timedelta(seconds=4))
+    assert senses[-1] == ("fade", 0.0, 5.0)  # the run's own fade-out, before the slot ends
+    prog.tick(slot.end)
+    assert trainer[-1] == ("stop_run",)
+    prog.on_run_ended("stopped", slot.end)
+    prog.on_idle()
+    prog.tick(slot.end + timedelta(seconds=0.1))
+    assert trainer[-1][:2] == ("play", prog.plan.at(slot.end).preset)
+
+
+def test_an_override_plays_now_and_the_schedule_resumes_after_it(tmp_path):
+    prog, trainer, senses = programme(tmp_path)
+    now = datetime(2026, 11, 25, 12, 0)
+    prog.tick(now)
+    scheduled = trainer[-1][1]
+    prog.override_with("random", 2.0, "alice", now)
+    prog.tick(now + timedelta(seconds=1))
+    assert trainer[-1] == ("stop_run",) and senses[-1] == ("fade", 0.0, 1.0)  # a quick crossfade
+    prog.on_run_ended("stopped", now)
+    prog.on_idle()
+    prog.tick(now + timedelta(seconds=1.5))
+    assert trainer[-1] == ("play", "random", 118.5)
+    # A restart in the middle keeps the override (state.json), then the clock takes over again.
+    again, trainer2, _ = programme(tmp_path)
+    again.tick(now + timedelta(seconds=30))
+    assert trainer2[-1][1] == "random"
+    again.tick(now + timedelta(minutes=2, seconds=1))
+    assert trainer2[-1] == ("stop_run",)
+    again.on_run_ended("stopped", now)
+    again.on_idle()
+    later = now + timedelta(minutes=2, seconds=2)
+    again.tick(later)
+    assert trainer2[-1][:2] == ("play", again.plan.at(later).preset) and again.override is None
+    assert scheduled in ("healthy", "collapsed", "underfit", "random")
+
+
+def test_pause_holds_everything_until_resume(tmp_path):
+    prog, trainer, _ = programme(tmp_path)
+    now = datetime(2026, 11, 25, 12, 0)
+    prog.tick(now)
+    prog.set_paused(True, "bob")
+    slot_end = prog.playing.end
+    prog.tick(slot_end + timedelta(seconds=1))
+    assert trainer[-1] == ("pause",)  # no stop_run while paused, even past the slot's end
+    prog.set_paused(False, "bob")
+    prog.tick(slot_end + timedelta(seconds=2))
+    assert trainer[-2:] == [("resume",), ("stop_run",)]
+
+
+def test_a_failing_run_is_retried_with_backoff(tmp_path):
+    prog, trainer, _ = programme(tmp_path)
+    now = datetime(2026, 11, 25, 12, 0)
+    for failures in range(3):
+        prog.tick(now)
+        assert trainer[-1][0] == "play"
+        prog.on_run_ended("failed", now)
+        prog.on_idle()
+        prog.tick(now + timedelta(seconds=0.9 * 2 ** failures))
+        assert trainer[-1][0] == "play" and len(trainer) == failures + 1  # not yet
+        now += timedelta(seconds=2 ** failures)
+    prog.tick(now)
+    assert len(trainer) == 4
+
+
+def test_runs_mode_plays_the_cycle_from_its_start_then_finishes(tmp_path):
+    prog, trainer, _ = programme(tmp_path, '[cycle]\npresets = ["random", "underfit"]\n', runs=3)
+    now = datetime(2026, 11, 25, 3, 0)  # closed hours do not matter here
+    for expected in ("random", "underfit", "random"):
+        prog.tick(now)
+        assert trainer[-1][:2] == ("play", expected)
+        prog.on_run_ended("completed", now)
+        prog.on_idle()
+    prog.tick(now)
+    assert prog.finished and len(trainer) == 3
