@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=None,
                        help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
                             "/etc/twos-and-sevens/installation.toml, else the embedded defaults)")
-        p.set_defaults(command=function)
+        p.set_defaults(command=function, command_name=name)
         return p
 
     run = command("run", _run, "Play the installation: cycle through the presets until stopped.")
@@ -62,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     schedule = command("schedule", _schedule, "Print what will play over the next 24 hours.")
     schedule.add_argument("--from", dest="start", default=None, help="YYYY-MM-DDTHH:MM (default: now)")
     schedule.add_argument("--hours", type=float, default=24.0)
+
+    override = command("override", _control, "Play PRESET now, for M minutes, then resume the schedule.")
+    override.add_argument("preset")
+    override.add_argument("--minutes", type=float, default=10.0)
+    for name, about in (("skip", "End the current run; the next preset plays for the rest of its time."),
+                        ("pause", "Hold the training where it is (the image holds, the sound idles)."),
+                        ("resume", "Carry on after pause."),
+                        ("status", "What the running daemon plays, its children and restarts.")):
+        command(name, _control, about)
 
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
@@ -169,6 +178,30 @@ def _run(args) -> int:
     roles = ["trainer"] + [role for role, off in (("sound", args.no_sound), ("image", args.no_image)) if not off]
     supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out)
     return supervisor.run(_stop_on_signals())
+
+
+def _control(args) -> int:
+    import json
+
+    from daemon.supervision.control import ask
+
+    loaded = configuration.load(args.config)
+    request = {"command": args.command_name}
+    if args.command_name == "override":
+        request.update(preset=args.preset, minutes=args.minutes)
+    try:
+        reply = ask(loaded.control_path, request)
+    except OSError as exc:
+        print(f"twos-and-sevens: no daemon answers at {loaded.control_path} ({exc.strerror or exc}): is it running, "
+              f"and may this user open the socket ([control] group)?", file=sys.stderr)
+        return EXIT_DATA
+    if not reply.get("ok"):
+        print(f"twos-and-sevens: {reply.get('error')}", file=sys.stderr)
+        return 1
+    reply.pop("ok")
+    print(json.dumps(reply, indent=2, default=str) if args.command_name == "status" else
+          ", ".join(f"{k}: {v}" for k, v in reply.items()))
+    return 0
 
 
 def _schedule(args) -> int:

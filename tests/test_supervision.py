@@ -246,3 +246,51 @@ def _exists(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_override_skip_pause_and_garbage_on_the_control_socket(tmp_path, mnist_root, classifier_file):
+    import tempfile
+
+    from daemon.supervision.control import MAX_REQUEST_BYTES, ask
+    from tests.conftest import run_cli
+
+    socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"  # Unix socket paths are short
+    loaded = config_for(tmp_path, mnist_root, classifier_file,
+                        SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
+    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
+                                    "DISPLAY": ""})
+    try:
+        first = daemon.wait_for(lambda e: e["event"] == "programme_playing", 120, "the schedule's run")
+        daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
+        assert os.stat(socket_path).st_mode & 0o777 == 0o600
+        other = "random" if first["preset"] != "random" else "healthy"
+        result = run_cli("override", other, "--minutes", "1", "--config", loaded.source)
+        assert result.returncode == 0 and f"preset: {other}" in result.stdout, result.stderr
+        run = daemon.wait_for(lambda e: e["event"] == "run_started" and e["preset"] == other, 10, "the override's run")
+        started = next(e for e in daemon.events if e["event"] == "override_started")
+        assert started["by"] and started["preset"] == other
+        took = datetime.fromisoformat(run["time"]) - datetime.fromisoformat(started["time"])
+        assert took.total_seconds() < 2.0, took  # from the request reaching the daemon to the new run
+        # Garbage, oversized and unknown requests get error replies; the daemon keeps playing.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(socket_path))
+            raw.sendall(b"\xff\xfe not json\n")
+            assert b'"ok": false' in raw.recv(4096)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(socket_path))
+            raw.sendall(b"x" * (MAX_REQUEST_BYTES * 4))
+            assert b"longer than" in raw.recv(4096)
+        assert "Did you mean 'pause'?" in ask(socket_path, {"command": "paus"})["error"]
+        assert "no preset named" in ask(socket_path, {"command": "override", "preset": "helthy"})["error"]
+        assert ask(socket_path, {"command": "pause"}) == {"ok": True, "paused": True}
+        status = json.loads(run_cli("status", "--config", loaded.source).stdout)
+        assert status["paused"] and status["override"]["preset"] == other
+        assert ask(socket_path, {"command": "resume"})["paused"] is False
+        skipped = ask(socket_path, {"command": "skip"})
+        assert skipped["ok"] and skipped["skipped"] == other
+        daemon.wait_for(lambda e: e["event"] == "run_started" and e["preset"] == skipped["playing"], 10, "skip")
+        assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0
+    no_daemon = run_cli("status", "--config", loaded.source)
+    assert no_daemon.returncode == 3 and "no daemon answers" in no_daemon.stderr

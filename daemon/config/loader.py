@@ -46,6 +46,10 @@ class LoadedConfig:
         return self.path(self.config.data.classifier_path)
 
     @property
+    def control_path(self) -> Path:
+        return self.path(self.config.control.socket_path)
+
+    @property
     def history_path(self) -> Path:
         return self.path(self.config.data.history_path)
 

@@ -98,6 +98,11 @@ class Http(Section):
         return self
 
 
+class Control(Section):
+    socket_path: str = Field("var/control.sock", min_length=1, description="Where override/skip/… reach the daemon.")
+    group: str = Field("", description="A group whose members may use it too; empty = the daemon's user only.")
+
+
 class RunPreset(Section):
     """One training regime: the same knobs for every preset, so a new regime is a copied table."""
 
@@ -319,6 +324,7 @@ class InstallationConfig(Section):
     supervision: Supervision = Field(default_factory=Supervision)
     hours: Hours = Field(default_factory=Hours)
     http: Http = Field(default_factory=Http)
+    control: Control = Field(default_factory=Control)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)

@@ -52,6 +52,7 @@ class Supervisor:
         now = time.monotonic()
         self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source)
         monitor = self._start_monitor()
+        self.control = self._start_control()
         for child in self.children.values():
             child.start(now)
         watchdog = watchdog_interval_seconds()
@@ -65,13 +66,56 @@ class Supervisor:
             if watchdog is not None and now - last_ping >= watchdog:
                 notify("WATCHDOG=1")
                 last_ping = now
+            self._serve_requests()
             self.programme.tick(datetime.now())
             if self.programme.finished:
                 break
         self._shut_down()
         if monitor is not None:
             monitor.close()
+        if self.control is not None:
+            self.control.close()
         return 0
+
+    def _start_control(self):
+        from daemon.supervision.control import ControlServer
+
+        try:
+            return ControlServer(self.loaded.control_path, self.loaded.config.control.group)
+        except (OSError, KeyError) as exc:  # a path too long or unwritable, an unknown group
+            self.log.error("control_unavailable", path=str(self.loaded.control_path), error=str(exc),
+                           fix="set [control] socket_path to a short writable path and group to an existing group")
+            return None
+
+    def _serve_requests(self) -> None:
+        while self.control is not None and not self.control.requests.empty():
+            who, request, reply = self.control.requests.get_nowait()
+            try:
+                reply({"ok": True, **self._command(who, request)})
+            except ValueError as exc:
+                reply({"ok": False, "error": str(exc)})
+
+    def _command(self, who: str, request: dict) -> dict:
+        from daemon.config.errors import did_you_mean
+
+        now, command = datetime.now(), request["command"]
+        if command == "status":
+            return self.status()
+        if command == "override":
+            preset, minutes = request.get("preset"), request.get("minutes", 10.0)
+            if preset not in self.loaded.config.runs:
+                known = list(self.loaded.config.runs)
+                raise ValueError(f"no preset named {preset!r}.{did_you_mean(str(preset), known)}")
+            if not isinstance(minutes, (int, float)) or not 0 < minutes <= 24 * 60:
+                raise ValueError("minutes must be a number above 0 and at most 1440")
+            return self.programme.override_with(preset, float(minutes), who, now)
+        if command == "skip":
+            return self.programme.skip(who, now)
+        if command in ("pause", "resume"):
+            return self.programme.set_paused(command == "pause", who)
+        commands = ["status", "override", "skip", "pause", "resume"]
+        raise ValueError(f"unknown command {command!r}.{did_you_mean(command, commands)} "
+                         f"Commands: {', '.join(commands)}")
 
     def _start_monitor(self):
         from daemon.supervision.monitor import Monitor
@@ -94,6 +138,8 @@ class Supervisor:
                     for role, c in children.items() if c["state"] != "playing"]
         return {
             "installation": self.loaded.config.installation.name,
+            "paused": self.programme.paused,
+            "override": self.programme.override,
             "healthy": not problems and not self.stopping,
             "problems": problems + (["stopping"] if self.stopping else []),
             "uptime_seconds": round(time.monotonic() - self.started, 1),

@@ -1,0 +1,127 @@
+"""The control socket: `override`, `skip`, `pause`, `resume`, `status` from the CLI to the running daemon.
+
+A Unix stream socket (mode 0600, or 0660 with [control] group): one JSON request per connection,
+one JSON reply. Requests are read in a thread and answered by the supervisor's loop; anything
+malformed, oversized or unknown gets an error reply, never an exception in the daemon.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import queue
+import socket
+import struct
+import threading
+from pathlib import Path
+
+from daemon.logs import get_logger
+
+__all__ = ["ControlServer", "MAX_REQUEST_BYTES", "ask"]
+
+MAX_REQUEST_BYTES = 4096
+ANSWER_TIMEOUT_SECONDS = 5.0
+
+
+class ControlServer:
+    """Accepts requests; `requests` holds (who, request dict, reply callback) for the supervisor's loop."""
+
+    def __init__(self, path: Path, group: str):
+        self.path = path
+        self.log = get_logger("control")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # a socket left by a killed daemon
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        if group:
+            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+        os.chmod(path, 0o660 if group else 0o600)
+        self.sock.listen(8)
+        self.requests: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, name="control", daemon=True)
+        self.thread.start()
+        self.log.info("control_listening", path=str(path), group=group or None)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(ANSWER_TIMEOUT_SECONDS)
+            who = _peer_name(connection)
+            try:
+                request = _read_request(connection)
+            except (ValueError, OSError) as exc:
+                self.log.warning("control_refused", by=who, error=str(exc))
+                return _reply(connection, {"ok": False, "error": str(exc)})
+            answered = threading.Event()
+            answer: dict = {}
+
+            def reply(body: dict) -> None:
+                answer.update(body)
+                answered.set()
+
+            self.requests.put((who, request, reply))
+            if not answered.wait(ANSWER_TIMEOUT_SECONDS):
+                answer = {"ok": False, "error": "the daemon did not answer in time (busy or stopping)"}
+            _reply(connection, answer)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _read_request(connection: socket.socket) -> dict:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(MAX_REQUEST_BYTES + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_REQUEST_BYTES:
+            raise ValueError(f"request longer than {MAX_REQUEST_BYTES} bytes")
+    try:
+        request = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("not a JSON request: send one line like {\"command\": \"status\"}") from None
+    if not isinstance(request, dict) or not isinstance(request.get("command"), str):
+        raise ValueError("a request is a JSON object with a \"command\" string")
+    return request
+
+
+def _reply(connection: socket.socket, body: dict) -> None:
+    try:
+        connection.sendall(json.dumps(body, default=str).encode() + b"\n")
+    except OSError:
+        pass  # the client went away
+
+
+def _peer_name(connection: socket.socket) -> str:
+    """The connecting user, from the kernel (SO_PEERCRED), not from anything the client says."""
+    try:
+        _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        return pwd.getpwuid(uid).pw_name
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def ask(path: Path, request: dict, timeout: float = 10.0) -> dict:
+    """The client side (the CLI): one request, one reply. Raises OSError when no daemon listens."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data or b'{"ok": false, "error": "no reply"}')
