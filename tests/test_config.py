@@ -181,3 +181,8 @@ def test_http_off_loopback_needs_a_token():
     [error] = errors_of('[http]\naddress = "0.0.0.0"\n')
     assert error.key == "http" and "set a token" in error.message
     assert parse('[http]\naddress = "0.0.0.0"\ntoken = "s3cret"\n').http.token == "s3cret"
+
+
+def test_shuffle_weights_name_presets():
+    [error] = errors_of('[cycle]\norder = "shuffle"\nweights = { helthy = 2.0 }\n')
+    assert error.key == "cycle.weights.helthy" and "Did you mean 'healthy'?" in error.message

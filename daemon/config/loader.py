@@ -125,6 +125,12 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
                 f"no preset named '{name}' in [runs].{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
                 line_of_key(text, ("cycle", "presets")),
             ))
+    weights = raw.get("cycle", {}).get("weights", {}) if isinstance(raw.get("cycle"), dict) else {}
+    for name in weights if isinstance(weights, dict) else []:
+        if name not in runs:
+            errors.append(ConfigError(file, f"cycle.weights.{name}", f"no preset named '{name}' in [runs]."
+                                      f"{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
+                                      line_of_key(text, ("cycle", "weights"))))
     return errors
 
 
