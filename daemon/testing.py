@@ -50,8 +50,10 @@ def render_audio(recording, loaded: LoadedConfig, channels: int = 8, seconds: fl
 
 
 @contextmanager
-def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_frames: int = 1024):
-    """A real JACK server with the dummy backend (no sound card), under a unique name.
+def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_frames: int = 1024,
+                      name: str | None = None):
+    """A real JACK server with the dummy backend (no sound card), under a unique name (or `name`:
+    to bring a killed server back as the same one).
 
     jackd2 runs its process thread with real-time scheduling by default (SCHED_FIFO 10 here, as root).
 
@@ -67,7 +69,7 @@ def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_fr
 
     if shutil.which("jackd") is None:
         raise RuntimeError("jackd is not installed: run scripts/setup.sh (it installs jackd2)")
-    name = f"tas-{uuid.uuid4().hex[:8]}"
+    name = name or f"tas-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_DEFAULT_SERVER": name}
     server = subprocess.Popen(
         ["jackd", "-n", name, "-d", "dummy", "-r", str(sample_rate_hz), "-p", str(period_frames),
@@ -155,13 +157,14 @@ class JackRecorder:
 
 
 @contextmanager
-def xvfb_server(width: int = 1280, height: int = 720):
-    """A virtual X server (Xvfb, one screen, GLX through Mesa) on a free display.
+def xvfb_server(width: int = 1280, height: int = 720, display: str | None = None):
+    """A virtual X server (Xvfb, one screen, GLX through Mesa) on a free display (or `display`, ":N").
 
     Yields the environment a child needs ({"DISPLAY": ":N"}); stopped by its pid on exit.
     """
-    with _x_server(["Xvfb", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "+extension", "GLX"],
-                   "Xvfb is not installed: run scripts/setup.sh (it installs xvfb)") as env:
+    with _x_server(["Xvfb", *([display] if display else []), "-screen", "0", f"{width}x{height}x24", "-nolisten",
+                    "tcp", "+extension", "GLX"], "Xvfb is not installed: run scripts/setup.sh (it installs xvfb)",
+                   display) as env:
         yield env
 
 
@@ -247,8 +250,11 @@ def set_monitor(env: dict, head: int, on: bool) -> None:
 
 
 @contextmanager
-def _x_server(command: list[str], missing: str):
-    """Start an X server with -displayfd (it picks a free display), die with the parent, stop by pid."""
+def _x_server(command: list[str], missing: str, display: str | None = None):
+    """Start an X server with -displayfd (it picks a free display), die with the parent, stop by pid.
+
+    With `display` given, the server is asked for that one; -displayfd still says when it is up.
+    """
     import os
     import shutil
     import signal
@@ -268,7 +274,7 @@ def _x_server(command: list[str], missing: str):
                 if not chunk:
                     raise RuntimeError(f"{command[0]} did not start: {server.stderr.read().decode(errors='replace')}")
                 number += chunk
-        yield {"DISPLAY": f":{int(number)}"}
+        yield {"DISPLAY": display or f":{int(number)}"}
     finally:
         server.send_signal(signal.SIGTERM)
         try:

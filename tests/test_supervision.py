@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -191,7 +192,8 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
         assert any(p.startswith("sound: unavailable (") for p in health["problems"]), health
         assert any(p.startswith("image: unavailable (cannot open the X display") for p in health["problems"])
         status = json.loads(get(port, "/status", "s3cret")[1])
-        assert status["children"]["trainer"]["state"] == "playing" and status["run"]["preset"] == "random"
+        playing = [e["preset"] for e in daemon.events if e["event"] == "programme_playing"]
+        assert status["children"]["trainer"]["state"] == "playing" and status["run"]["preset"] == playing[-1]
         assert status["frames"] > 0 and 0 < status["streams"]["progress"] <= 1
         code, metrics = get(port, "/metrics", "s3cret")
         assert code == 200 and 'twos_and_sevens_child_up{role="trainer"} 1.0' in metrics
@@ -203,7 +205,9 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
 
 
 def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path, mnist_root, classifier_file):
-    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    # Day-long slots: the restart cannot fall across a slot boundary (except at midnight).
+    loaded = config_for(tmp_path, mnist_root, classifier_file,
+                        SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0"))
     env = {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
     first = Daemon(loaded.source, env)
     try:
@@ -294,3 +298,40 @@ def test_override_skip_pause_and_garbage_on_the_control_socket(tmp_path, mnist_r
         assert daemon.stop() == 0
     no_daemon = run_cli("status", "--config", loaded.source)
     assert no_daemon.returncode == 3 and "no daemon answers" in no_daemon.stderr
+
+
+def test_jack_and_x_servers_dying_and_coming_back(tmp_path, mnist_root, classifier_file):
+    """X killed: the image child dies with it (Xlib exits), trainer and sound untouched, the image returns
+    with X. JACK killed: the sound child goes (found hung or dead), the others play on, sound returns with JACK."""
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    jack, x = contextlib.ExitStack(), contextlib.ExitStack()
+    jack_env = jack.enter_context(jack_dummy_server(CHANNELS))
+    x_env = x.enter_context(xvfb_server(320, 180))
+    daemon = Daemon(loaded.source, {**jack_env, **x_env})
+    try:
+        daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
+        pids = {role: daemon.pid(role) for role in ("trainer", "sound", "image")}
+
+        count = len(daemon.events)
+        x.close()  # the X server goes (SIGTERM, as when a session ends)
+        died = daemon.wait_for(lambda e: e["event"] == "child_died" and daemon.events.index(e) >= count, 20,
+                               "the image child dying with X")
+        assert died["role"] == "image", died
+        x.enter_context(xvfb_server(320, 180, display=x_env["DISPLAY"]))
+        daemon.wait_for(lambda e: e["event"] == "image_ready" and daemon.events.index(e) >= count, 30, "image back")
+        assert daemon.pid("trainer") == pids["trainer"] and daemon.pid("sound") == pids["sound"]
+
+        count = len(daemon.events)
+        jack.close()  # the JACK server goes
+        lost = daemon.wait_for(lambda e: e["event"] in ("child_died", "child_hung") and
+                               daemon.events.index(e) >= count, 20, "the sound child going with JACK")
+        assert lost["role"] == "sound", lost
+        jack.enter_context(jack_dummy_server(CHANNELS, name=jack_env["JACK_DEFAULT_SERVER"]))
+        daemon.wait_for(lambda e: e["event"] == "sound_ready" and daemon.events.index(e) >= count, 30, "sound back")
+        assert daemon.pid("trainer") == pids["trainer"]
+        assert not [e for e in daemon.events[count:] if e["event"] in ("child_died", "child_hung")
+                    and e["role"] != "sound"]
+    finally:
+        assert daemon.stop() == 0
+        x.close()
+        jack.close()
