@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, about in (("skip", "End the current run; the next preset plays for the rest of its time."),
                         ("pause", "Hold the training where it is (the image holds, the sound idles)."),
                         ("resume", "Carry on after pause."),
-                        ("status", "What the running daemon plays, its children and restarts.")):
+                        ("status", "What the running daemon plays, its children and restarts."),
+                        ("reload", "Re-read installation.toml (as SIGHUP does); an invalid file is refused.")):
         command(name, _control, about)
 
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
@@ -177,6 +178,7 @@ def _run(args) -> int:
     ensure_mnist(loaded)  # missing data is the technician's to fix: say so now, not in a restart loop
     roles = ["trainer"] + [role for role, off in (("sound", args.no_sound), ("image", args.no_image)) if not off]
     supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out)
+    signal.signal(signal.SIGHUP, lambda *_: supervisor.reload_asked.set())
     return supervisor.run(_stop_on_signals())
 
 

@@ -335,3 +335,40 @@ def test_jack_and_x_servers_dying_and_coming_back(tmp_path, mnist_root, classifi
         assert daemon.stop() == 0
         x.close()
         jack.close()
+
+
+def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist_root, classifier_file):
+    import tempfile
+
+    from daemon.supervision.control import ask
+    from tests.conftest import run_cli
+
+    socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"
+    loaded = config_for(tmp_path, mnist_root, classifier_file,
+                        SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
+    config = Path(loaded.source)
+    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
+                                    "DISPLAY": ""})
+    try:
+        daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
+        trainer = daemon.pid("trainer")
+        original = config.read_text()
+        config.write_text(original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5")
+                          + "[audio]\nchanels = 4\n")
+        refused = run_cli("reload", "--config", loaded.source)  # the CLI reads the file first: every error, exit 2
+        assert refused.returncode == 2 and "audio.chanels: unknown key. Did you mean 'channels'?" in refused.stderr
+        rejected = ask(socket_path, {"command": "reload"})  # and the daemon refuses it the same way
+        assert not rejected["ok"] and "Did you mean 'channels'?" in rejected["error"]
+        assert any(e["event"] == "config_reload_rejected" for e in daemon.events)
+        config.write_text(original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5"))
+        reply = ask(socket_path, {"command": "reload"})
+        assert reply["ok"] and reply["changed"] == ["supervision"] and reply["restarted"] == [], reply
+        assert daemon.pid("trainer") == trainer  # nothing of the trainer's changed: it played on
+        config.write_text(original.replace("[runs.random]\n", "[runs.random]\nbatch_size = 32\n"))
+        os.kill(daemon.process.pid, signal.SIGHUP)
+        reloaded = daemon.wait_for(lambda e: e["event"] == "config_reloaded" and e["by"] == "SIGHUP", 30, "SIGHUP")
+        assert reloaded["restarted"] == ["trainer"]
+        daemon.wait_for(lambda e: e["event"] == "trainer_ready" and e["pid"] != trainer, 30, "a new trainer")
+        assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0

@@ -55,6 +55,11 @@ class Programme:
         self.override: dict | None = state.get("override")
         self.paused: bool = state.get("paused", False)
 
+    def reconfigure(self, loaded: LoadedConfig) -> None:
+        """A reloaded config: the plan is rebuilt; a run in progress that no longer fits ends at the next pass."""
+        self.config = loaded.config
+        self.plan = Plan(loaded.config.cycle, loaded.config.hours, loaded.config.runs)
+
     @property
     def finished(self) -> bool:
         return self.runs_left is not None and self.runs_started >= self.runs_left and self.playing is None

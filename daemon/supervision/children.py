@@ -142,6 +142,14 @@ class Child:
             self.link.close()
         self.link = self.outbox = None
 
+    def restart_now(self) -> None:
+        """A deliberate restart (a reloaded config): SIGTERM, wait, start again; not counted as a death."""
+        self.stop(grace_seconds=10.0)
+        if self.on_death is not None:
+            self.on_death()
+        self.restarts += 1
+        self.start(time.monotonic())
+
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after `grace_seconds`."""
         if self.alive:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from multiprocessing.connection import wait
 
 from daemon.config import LoadedConfig
@@ -18,6 +19,12 @@ __all__ = ["Supervisor"]
 
 LOOP_SECONDS = 0.1
 SENSES = ("sound", "image")
+# Which children read which sections: after a reload, a child restarts only when one of its own changed.
+SECTIONS_OF = {
+    "trainer": ("data", "compute", "streams", "logging", "runs"),
+    "sound": ("audio", "space", "mapping", "logging"),
+    "image": ("video", "mapping", "logging"),
+}
 
 
 class Supervisor:
@@ -43,6 +50,7 @@ class Supervisor:
                                    loaded.history_path.with_name("state.json"), runs)
         self.history = RunHistory(loaded.history_path, loaded.recordings_path)
         self.current_run: dict = {}
+        self.reload_asked = threading.Event()  # set by SIGHUP
         self.streams: dict[str, float] = {}
         self.frames = 0
         self.started = time.monotonic()
@@ -67,6 +75,9 @@ class Supervisor:
                 notify("WATCHDOG=1")
                 last_ping = now
             self._serve_requests()
+            if self.reload_asked.is_set():
+                self.reload_asked.clear()
+                self.reload("SIGHUP")
             self.programme.tick(datetime.now())
             if self.programme.finished:
                 break
@@ -113,7 +124,9 @@ class Supervisor:
             return self.programme.skip(who, now)
         if command in ("pause", "resume"):
             return self.programme.set_paused(command == "pause", who)
-        commands = ["status", "override", "skip", "pause", "resume"]
+        if command == "reload":
+            return self.reload(who)
+        commands = ["status", "override", "skip", "pause", "resume", "reload"]
         raise ValueError(f"unknown command {command!r}.{did_you_mean(command, commands)} "
                          f"Commands: {', '.join(commands)}")
 
@@ -197,6 +210,30 @@ class Supervisor:
             self.history.ended(payload[0]["run_id"])
             self.current_run = {}
             self.programme.on_run_ended(payload[0]["status"], datetime.now())
+
+    def reload(self, who: str) -> dict:
+        """Re-read the config file: apply a valid one (restarting only the children whose sections changed),
+        keep the old one and say why when the new one is invalid (ValueError carries every error)."""
+        from daemon.config import ConfigInvalid, load
+
+        try:
+            fresh = load(Path(self.loaded.source))
+        except ConfigInvalid as exc:
+            errors = [str(error) for error in exc.errors]
+            self.log.error("config_reload_rejected", by=who, errors=errors, keeping="the running config")
+            raise ValueError("the file has errors; the running config stays: " + "; ".join(errors)) from None
+        old, new = self.loaded.config, fresh.config
+        changed = [name for name in type(new).model_fields if getattr(old, name) != getattr(new, name)]
+        restarted = [role for role, child in self.children.items()
+                     if child.alive and set(SECTIONS_OF[role]) & set(changed)]
+        self.loaded, self.policy = fresh, new.supervision
+        for child in self.children.values():
+            child.policy = new.supervision
+        self.programme.reconfigure(fresh)
+        for role in restarted:
+            self.children[role].restart_now()
+        self.log.info("config_reloaded", by=who, changed=changed, restarted=restarted)
+        return {"changed": changed, "restarted": restarted}
 
     def _trainer_lost(self) -> None:
         if self.current_run:
