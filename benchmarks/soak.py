@@ -6,7 +6,7 @@
 Starts a JACK dummy server (8 channels) and Xvfb, then `twos-and-sevens run` with every preset
 shortened to --run-seconds (steps scaled to keep each preset's pace), and samples /proc each
 minute for the supervisor and its trainer, sound and image children (by role, so a restarted
-child is followed). At the end: RSS drift per process after the warm-up, in % per hour (goal
+child is followed). At the end: RSS drift per process after the warm-up, in % per hour (least-squares trend; goal
 ≤ 1 %/h), open-file growth (goal none), and the restarts /status reports.
 """
 
@@ -96,14 +96,23 @@ def main() -> None:
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(60)
-    print(f"\nafter {args.warm_up_minutes:g} min of warm-up:")
+    print(f"\nafter {args.warm_up_minutes:g} min of warm-up (drift: least-squares slope of RSS, so a process")
+    print("whose memory rises and falls with each run, like the trainer's, is not read from two endpoints):")
     for role, rows in history.items():
         settled = [r for r in rows if r[0] >= args.warm_up_minutes] or rows
-        (t0, rss0, fds0), (t1, rss1, fds1) = settled[0], settled[-1]
-        hours = max(t1 - t0, 1e-9) / 60
-        drift = (rss1 - rss0) / rss0 * 100 / hours if hours > 0 else 0.0
-        print(f"  {role:10s} RSS {rss0:6.1f} → {rss1:6.1f} MB ({drift:+.2f} %/hour; goal ≤ 1), "
-              f"open files {fds0} → {fds1}")
+        print(f"  {role:10s} RSS {min(r[1] for r in settled):6.1f}–{max(r[1] for r in settled):6.1f} MB "
+              f"({drift_percent_per_hour(settled):+.2f} %/hour; goal ≤ 1), "
+              f"open files {settled[0][2]} → {settled[-1][2]}")
+
+
+def drift_percent_per_hour(rows: list[tuple[float, float, int]]) -> float:
+    """The least-squares trend of RSS over (minute, RSS) samples, as % of the mean per hour."""
+    if len(rows) < 2:
+        return 0.0
+    minutes, rss = [r[0] for r in rows], [r[1] for r in rows]
+    mean_t, mean_r = sum(minutes) / len(rows), sum(rss) / len(rows)
+    slope = sum((t - mean_t) * (r - mean_r) for t, r in zip(minutes, rss)) / sum((t - mean_t) ** 2 for t in minutes)
+    return slope * 60 / mean_r * 100
 
 
 if __name__ == "__main__":
