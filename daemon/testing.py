@@ -62,7 +62,6 @@ def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_fr
     """
     import os
     import shutil
-    import signal
     import subprocess
     import time
     import uuid
@@ -90,12 +89,7 @@ def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_fr
                 time.sleep(0.1)
         yield {"JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1"}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop_server(server, grace_seconds=5)
 
 
 def _die_with_parent() -> None:
@@ -257,7 +251,6 @@ def _x_server(command: list[str], missing: str, display: str | None = None):
     """
     import os
     import shutil
-    import signal
     import subprocess
 
     if shutil.which(command[0]) is None:
@@ -276,9 +269,17 @@ def _x_server(command: list[str], missing: str, display: str | None = None):
                 number += chunk
         yield {"DISPLAY": display or f":{int(number)}"}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop_server(server, grace_seconds=10)
+
+
+def _stop_server(server, grace_seconds: float) -> None:
+    """SIGTERM by pid, then SIGKILL if it has not gone within `grace_seconds`."""
+    import signal
+    import subprocess
+
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

@@ -44,6 +44,21 @@ def stop(child: subprocess.Popen) -> tuple[str, str]:
             child.kill()
 
 
+def play_on_every_port(run, config: str, client: str, env: dict, recorder) -> str:
+    """`play` a recorded run, capture 4 s of `client`'s ports: every port sounds, none above the ceiling."""
+    child = start(["play", str(run.folder), "--config", config], env)
+    try:
+        recorder.connect_from(client)
+        captured = recorder.record(4.0)
+    finally:
+        out, err = stop(child)
+    assert child.returncode == 0, err
+    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
+    assert (rms > 1e-3).all(), rms
+    assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
+    return out
+
+
 def test_devices_lists_jack_with_its_channels(jack):
     env, _ = jack
     result = run_cli("devices", env=env)
@@ -54,16 +69,7 @@ def test_devices_lists_jack_with_its_channels(jack):
 def test_a_recording_plays_on_every_jack_channel(jack, short_runs):
     env, recorder = jack
     run = short_runs["healthy"]
-    child = start(["play", str(run.folder), "--config", run.loaded.source], env)
-    try:
-        recorder.connect_from("PortAudio")
-        captured = recorder.record(4.0)
-    finally:
-        out, err = stop(child)
-    assert child.returncode == 0, err
-    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
-    assert (rms > 1e-3).all(), rms
-    assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
+    out = play_on_every_port(run, run.loaded.source, "PortAudio", env, recorder)
     assert '"sound_started"' in out
 
 
@@ -126,16 +132,7 @@ def test_the_jack_route_plays_every_channel_through_pyos_own_client(jack, short_
     run = short_runs["collapsed"]
     config = tmp_path / "installation.toml"
     config.write_text(open(run.loaded.source).read() + '\n[audio]\nroute = "jack"\n')
-    child = start(["play", str(run.folder), "--config", str(config)], env)
-    try:
-        recorder.connect_from("twos-and-sevens")
-        captured = recorder.record(4.0)
-    finally:
-        out, err = stop(child)
-    assert child.returncode == 0, err
-    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
-    assert (rms > 1e-3).all(), rms
-    assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
+    out = play_on_every_port(run, str(config), "twos-and-sevens", env, recorder)
     assert '"route": "jack"' in out and "system:playback_8" in out  # wired to the speakers as well
 
 
