@@ -53,11 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
     run.add_argument("--no-sound", action="store_true", help="no sound child")
     run.add_argument("--no-image", action="store_true", help="no image child (projectors)")
+    run.add_argument("--preview", action="store_true",
+                     help="audition on a laptop: one window per projector, the speakers folded to stereo on the "
+                          "default audio device, the cycle back to back whatever the opening hours")
 
     child = command("child", _child, None)
     child.add_argument("role", choices=["trainer", "sound", "image"])
     child.add_argument("--fd", type=int, required=True, help="its end of the link to the supervisor")
     child.add_argument("--flat-out", action="store_true")
+    child.add_argument("--preview", action="store_true")
 
     schedule = command("schedule", _schedule, "Print what will play over the next 24 hours.")
     schedule.add_argument("--from", dest="start", default=None, help="YYYY-MM-DDTHH:MM (default: now)")
@@ -110,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     show = command("show", _show, "Show a recorded run's image on the projectors, in real time.")
     show.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
     show.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
+    show.add_argument("--windowed", action="store_true", help="ordinary windows instead of fullscreen projectors")
 
     pattern = command("projector-test", _projector_test,
                       "Show each projector's name, index, resolution and a test pattern.")
@@ -177,7 +182,7 @@ def _run(args) -> int:
     loaded = _load(args)
     ensure_mnist(loaded)  # missing data is the technician's to fix: say so now, not in a restart loop
     roles = ["trainer"] + [role for role, off in (("sound", args.no_sound), ("image", args.no_image)) if not off]
-    supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out)
+    supervisor = Supervisor(loaded, roles, runs=args.runs, flat_out=args.flat_out, preview=args.preview)
     signal.signal(signal.SIGHUP, lambda *_: supervisor.reload_asked.set())
     return supervisor.run(_stop_on_signals())
 
@@ -230,7 +235,7 @@ def _child(args) -> int:
     from daemon.supervision.roles import child_main
 
     loaded = _load(args)
-    return child_main(args.role, loaded, args.fd, {"flat_out": args.flat_out})
+    return child_main(args.role, loaded, args.fd, {"flat_out": args.flat_out, "preview": args.preview})
 
 
 def _fetch_data(args) -> int:
@@ -403,7 +408,7 @@ def _show(args) -> int:
     video = loaded.config.video
     stop = _stop_on_signals()
     director = VisualDirector(loaded.config.mapping, video)
-    wall = ProjectorWall(loaded, director)
+    wall = ProjectorWall(loaded, director, windowed=args.windowed)
     director.fade_to(1.0, video.fade_seconds)
     frames: queue.Queue = queue.Queue()
 

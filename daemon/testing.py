@@ -13,7 +13,7 @@ from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.metrics import MetricFrame
 
 __all__ = [
-    "JackRecorder", "config_for", "jack_dummy_server", "render_audio", "set_monitor", "train_frames",
+    "JackRecorder", "RunningDaemon", "close_window", "config_for", "jack_dummy_server", "render_audio", "set_monitor", "train_frames",
     "xorg_dummy_server", "xvfb_server",
 ]
 
@@ -283,3 +283,140 @@ def _stop_server(server, grace_seconds: float) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def close_window(env: dict, title_part: str) -> bool:
+    """Ask the X window whose title holds `title_part` to close, as a window manager's close button does
+    (a WM_DELETE_WINDOW client message); True when one was found. Plain Xlib through ctypes."""
+    import ctypes
+    import ctypes.util
+
+    xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XDefaultRootWindow.restype = ctypes.c_ulong
+    xlib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    xlib.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
+                                ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
+                                ctypes.POINTER(ctypes.c_uint)]
+    xlib.XGetWindowProperty.argtypes = [
+        ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_long, ctypes.c_long, ctypes.c_int, ctypes.c_ulong,
+        ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_ulong),
+        ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_char_p)]
+    xlib.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = xlib.XFree.argtypes = [ctypes.c_void_p]
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+
+    display = xlib.XOpenDisplay(env["DISPLAY"].encode())
+    if not display:
+        raise RuntimeError(f"cannot open X display {env['DISPLAY']}")
+    try:
+        def windows(parent: int):
+            root, up, children, count = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.POINTER(ctypes.c_ulong)(), \
+                ctypes.c_uint()
+            xlib.XQueryTree(display, parent, ctypes.byref(root), ctypes.byref(up), ctypes.byref(children),
+                            ctypes.byref(count))
+            found = [children[k] for k in range(count.value)]
+            if children:
+                xlib.XFree(children)
+            for window in found:
+                yield window
+                yield from windows(window)
+
+        def title(window: int) -> str:  # _NET_WM_NAME (UTF-8, as GLFW sets it)
+            kind, size, count, left, data = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong(), \
+                ctypes.c_char_p()
+            xlib.XGetWindowProperty(display, window, xlib.XInternAtom(display, b"_NET_WM_NAME", 0), 0, 1024, 0, 0,
+                                    ctypes.byref(kind), ctypes.byref(size), ctypes.byref(count), ctypes.byref(left),
+                                    ctypes.byref(data))
+            text = (data.value or b"").decode(errors="replace")
+            if data:
+                xlib.XFree(data)
+            return text
+
+        for window in windows(xlib.XDefaultRootWindow(display)):
+            if title_part in title(window):
+                event = ClientMessage(type=33, window=window, format=32,  # 33: ClientMessage
+                                      message_type=xlib.XInternAtom(display, b"WM_PROTOCOLS", 0))
+                event.data[0] = xlib.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+                xlib.XSendEvent(display, window, 0, 0, ctypes.byref(event))
+                xlib.XFlush(display)
+                return True
+        return False
+    finally:
+        xlib.XCloseDisplay(display)
+
+
+class RunningDaemon:
+    """`twos-and-sevens run [ARGS]` in a child process, its JSON log events collected as they come."""
+
+    def __init__(self, config: str, env: dict, args: tuple[str, ...] = ()):
+        import json
+        import os
+        import subprocess
+        import sys
+        import threading
+
+        self.process = subprocess.Popen([sys.executable, "-m", "daemon", "run", "--config", config, *args],
+                                        cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env},
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events: list[dict] = []
+        self.stderr: list[str] = []
+
+        def read() -> None:
+            for line in self.process.stdout:
+                if line.startswith("{"):
+                    self.events.append(json.loads(line))
+
+        threading.Thread(target=read, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
+
+    def wait_for(self, predicate, timeout: float, what: str) -> dict:
+        """The first event that satisfies `predicate`; AssertionError (naming the recent events) after `timeout`."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((e for e in list(self.events) if predicate(e)), None)
+            if found is not None:
+                return found
+            assert self.process.poll() is None, f"the daemon exited while waiting for {what}: {self.stderr[-20:]}"
+            time.sleep(0.1)
+        raise AssertionError(f"no {what} within {timeout} s; events: {[e['event'] for e in self.events][-30:]}")
+
+    def pid(self, role: str) -> int:
+        return [e for e in self.events if e["event"] == "child_started" and e["role"] == role][-1]["pid"]
+
+    def http_get(self, path: str, token: str = "") -> tuple[int, str]:
+        """(status, body) of a GET on the daemon's HTTP endpoint (its port as logged by http_listening)."""
+        import urllib.error
+        import urllib.request
+
+        port = self.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")["port"]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Authorization": f"Bearer {token}"} if token else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def stop(self) -> int:
+        """SIGTERM, then its exit code (killed after 60 s). $TWOS_AND_SEVENS_TEST_EVENTS gets the events."""
+        import json
+        import os
+        import signal
+
+        Path(os.environ.get("TWOS_AND_SEVENS_TEST_EVENTS", "/dev/null")).write_text(json.dumps(self.events))
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()

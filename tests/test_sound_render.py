@@ -10,7 +10,6 @@ import pytest
 from daemon.config.schema import MappingEntry
 from daemon.recording.reader import Recording
 from daemon.sound.master import db_to_gain
-from daemon.sound.render import render_recording
 from daemon.testing import render_audio
 from tests.conftest import run_cli
 

@@ -7,9 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from datetime import datetime
 
@@ -18,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daemon.testing import JackRecorder, config_for, jack_dummy_server, xvfb_server
-from tests.conftest import REPO
+from daemon.testing import JackRecorder, RunningDaemon, config_for, jack_dummy_server, xvfb_server
 
 CHANNELS = 8
 SHORT_CYCLE = ('[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
@@ -28,53 +24,13 @@ SHORT_CYCLE = ('[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps =
                'stop_fade_seconds = 0.5\n[http]\nport = 0\n')
 
 
-class Daemon:
-    """`twos-and-sevens run` in a child process, its JSON log events collected as they come."""
-
-    def __init__(self, config: str, env: dict):
-        self.process = subprocess.Popen([sys.executable, "-m", "daemon", "run", "--config", config], cwd=REPO,
-                                        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-        self.events: list[dict] = []
-        self.stderr: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            if line.startswith("{"):
-                self.events.append(json.loads(line))
-
-    def wait_for(self, predicate, timeout: float, what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = next((e for e in list(self.events) if predicate(e)), None)
-            if found is not None:
-                return found
-            assert self.process.poll() is None, f"the daemon exited while waiting for {what}: {self.stderr[-20:]}"
-            time.sleep(0.1)
-        raise AssertionError(f"no {what} within {timeout} s; events: {[e['event'] for e in self.events][-30:]}")
-
-    def pid(self, role: str) -> int:
-        return [e for e in self.events if e["event"] == "child_started" and e["role"] == role][-1]["pid"]
-
-    def stop(self) -> int:
-        Path(os.environ.get("TWOS_AND_SEVENS_TEST_EVENTS", "/dev/null")).write_text(json.dumps(self.events))
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(60)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-
-
 @pytest.fixture
 def gallery(tmp_path, mnist_root, classifier_file):
     """JACK (8 speakers) and an X screen, as the gallery PC has them, and a running daemon."""
     loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
     with jack_dummy_server(CHANNELS) as jack_env, xvfb_server(320, 180) as x_env:
         recorder = JackRecorder(jack_env["JACK_DEFAULT_SERVER"], CHANNELS)
-        daemon = Daemon(loaded.source, {**jack_env, **x_env})
+        daemon = RunningDaemon(loaded.source, {**jack_env, **x_env})
         try:
             daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
             yield daemon, recorder
@@ -131,7 +87,7 @@ def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tm
         systemd.settimeout(1.0)
         env = {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "2000000", "JACK_DEFAULT_SERVER": "nobody-here",
                "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
-        daemon = Daemon(loaded.source, env)
+        daemon = RunningDaemon(loaded.source, env)
         messages: list[str] = []
         try:
             deadline = time.monotonic() + 120
@@ -162,44 +118,30 @@ def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tm
     assert "child_died" not in events  # a missing device is not a crash
 
 
-def get(port: int, path: str, token: str = "") -> tuple[int, str]:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                     headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, mnist_root, classifier_file):
     extra = SHORT_CYCLE.replace("port = 0", 'port = 0\ntoken = "s3cret"').replace(
         "unavailable_retry_seconds = 2.0", "unavailable_retry_seconds = 120.0")  # no retry mid-test
     loaded = config_for(tmp_path, mnist_root, classifier_file, extra)
-    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""})
+    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""})
     try:
-        port = daemon.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")["port"]
         daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
         daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
         time.sleep(2.0)
-        assert get(port, "/health")[0] == 401  # no token, no answer
-        code, body = get(port, "/health", "s3cret")
+        assert daemon.http_get("/health")[0] == 401  # no token, no answer
+        code, body = daemon.http_get("/health", "s3cret")
         health = json.loads(body)
         assert code == 503 and not health["healthy"]
         assert any(p.startswith("sound: unavailable (") for p in health["problems"]), health
         assert any(p.startswith("image: unavailable (cannot open the X display") for p in health["problems"])
-        status = json.loads(get(port, "/status", "s3cret")[1])
+        status = json.loads(daemon.http_get("/status", "s3cret")[1])
         playing = [e["preset"] for e in daemon.events if e["event"] == "programme_playing"]
         assert status["children"]["trainer"]["state"] == "playing" and status["run"]["preset"] == playing[-1]
         assert status["frames"] > 0 and 0 < status["streams"]["progress"] <= 1
-        code, metrics = get(port, "/metrics", "s3cret")
+        code, metrics = daemon.http_get("/metrics", "s3cret")
         assert code == 200 and 'twos_and_sevens_child_up{role="trainer"} 1.0' in metrics
         assert 'twos_and_sevens_child_up{role="sound"} 0.0' in metrics
         assert 'twos_and_sevens_stream{stream="loss_discriminator"}' in metrics
-        assert get(port, "/nothing", "s3cret")[0] == 404
+        assert daemon.http_get("/nothing", "s3cret")[0] == 404
     finally:
         assert daemon.stop() == 0
 
@@ -209,7 +151,7 @@ def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path,
     loaded = config_for(tmp_path, mnist_root, classifier_file,
                         SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0"))
     env = {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
-    first = Daemon(loaded.source, env)
+    first = RunningDaemon(loaded.source, env)
     try:
         first.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
         time.sleep(2.0)
@@ -223,7 +165,7 @@ def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path,
     finally:
         if first.process.poll() is None:
             first.process.kill()
-    second = Daemon(loaded.source, env)
+    second = RunningDaemon(loaded.source, env)
     try:
         second.wait_for(lambda e: e["event"] == "run_started", 120, "a run after the restart")
         time.sleep(2.0)
@@ -261,7 +203,7 @@ def test_override_skip_pause_and_garbage_on_the_control_socket(tmp_path, mnist_r
     socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"  # Unix socket paths are short
     loaded = config_for(tmp_path, mnist_root, classifier_file,
                         SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
-    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
+    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
                                     "DISPLAY": ""})
     try:
         first = daemon.wait_for(lambda e: e["event"] == "programme_playing", 120, "the schedule's run")
@@ -307,7 +249,7 @@ def test_jack_and_x_servers_dying_and_coming_back(tmp_path, mnist_root, classifi
     jack, x = contextlib.ExitStack(), contextlib.ExitStack()
     jack_env = jack.enter_context(jack_dummy_server(CHANNELS))
     x_env = x.enter_context(xvfb_server(320, 180))
-    daemon = Daemon(loaded.source, {**jack_env, **x_env})
+    daemon = RunningDaemon(loaded.source, {**jack_env, **x_env})
     try:
         daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
         pids = {role: daemon.pid(role) for role in ("trainer", "sound", "image")}
@@ -347,7 +289,7 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
     loaded = config_for(tmp_path, mnist_root, classifier_file,
                         SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
     config = Path(loaded.source)
-    daemon = Daemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
+    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
                                     "DISPLAY": ""})
     try:
         daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")

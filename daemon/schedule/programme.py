@@ -36,14 +36,17 @@ class Programme:
     supervisor's loop, `on_*` when the trainer reports. Overrides and the pause are kept in
     `state_path` (written atomically) so a restart honours them; the plan needs no state.
     With `runs` (the --runs option), the cycle is played that many times from its first preset,
-    back to back, ignoring the hours, and `finished` turns true at the end.
+    back to back, ignoring the hours and overrides, and `finished` turns true at the end. With
+    `ignore_hours` (the --preview option) the cycle plays back to back for as long as it runs,
+    overrides honoured.
     """
 
-    def __init__(self, loaded: LoadedConfig, send_trainer, send_senses, state_path: Path, runs: int | None = None):
+    def __init__(self, loaded: LoadedConfig, send_trainer, send_senses, state_path: Path, runs: int | None = None,
+                 ignore_hours: bool = False):
         config = loaded.config
         self.plan = Plan(config.cycle, config.hours, config.runs)
         self.config, self.send_trainer, self.send_senses = config, send_trainer, send_senses
-        self.state_path, self.runs_left = state_path, runs
+        self.state_path, self.runs_left, self.ignore_hours = state_path, runs, ignore_hours
         self.log = get_logger("schedule")
         self.trainer_idle = False
         self.playing: Want | None = None
@@ -71,11 +74,7 @@ class Programme:
         if self.runs_left is not None:  # --runs: each run plays to its end, then the next
             if self.playing is not None or self.runs_started >= self.runs_left:
                 return self.playing
-            presets = self.config.cycle.presets
-            preset = presets[self.runs_started % len(presets)]
-            end = now + timedelta(seconds=self.config.runs[preset].duration_seconds)
-            return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds,
-                        audio.run_fade_out_seconds)
+            return self._back_to_back(now)
         if self.override is not None:
             until = datetime.fromisoformat(self.override["until"])
             if now < until:
@@ -84,12 +83,22 @@ class Programme:
             self.log.info("override_ended", preset=self.override["preset"], resuming="the schedule")
             self.override = None
             self._save_state()
+        if self.ignore_hours:
+            playing = self.playing
+            return playing if playing is not None and playing.key.startswith("run ") else self._back_to_back(now)
         slot = self.plan.at(now)
         if slot is None:
             return None
         return Want(f"slot {slot.start.isoformat()}", slot.preset, slot.end,
                     hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
                     hours.fade_out_seconds if slot.last else audio.run_fade_out_seconds)
+
+    def _back_to_back(self, now: datetime) -> Want:
+        """The cycle's next preset for its whole duration, whatever the hours say."""
+        audio, presets = self.config.audio, self.config.cycle.presets
+        preset = presets[self.runs_started % len(presets)]
+        end = now + timedelta(seconds=self.config.runs[preset].duration_seconds)
+        return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds, audio.run_fade_out_seconds)
 
     # Each pass
 

@@ -24,11 +24,11 @@ class LiveSound:
     tiny), or none at all on the JACK route; the mapping runs in a control thread at 30 Hz.
     """
 
-    def __init__(self, loaded: LoadedConfig, channels: int | None = None):
+    def __init__(self, loaded: LoadedConfig, channels: int | None = None, preview: bool = False):
         audio = loaded.config.audio
         self.channels = channels or audio.channels
         self.log = get_logger("sound")
-        self.output = open_output(audio, self.channels)
+        self.output = open_output(audio, self.channels, preview)
         self.engine = SoundEngine(audio, loaded.config.space, self.channels, self.output.sample_rate_hz,
                                   loaded.base_dir)
         self.conductor = Conductor(self.engine, loaded.config.mapping, audio)
@@ -37,7 +37,8 @@ class LiveSound:
         self.control = threading.Thread(target=self._control_loop, name="sound-control", daemon=True)
         self.output.start()
         self.control.start()
-        self.log.info("sound_started", route=audio.route, device=self.output.device, channels=self.channels,
+        self.log.info("sound_started", route="preview (stereo downmix)" if preview else audio.route,
+                      device=self.output.device, channels=self.channels,
                       sample_rate_hz=self.output.sample_rate_hz, block_frames=audio.block_frames)
 
     @property

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from daemon.config.schema import Audio
 from daemon.logs import get_logger
 from daemon.sound.devices import DeviceMissing, find_jack_ports, find_output_device
+from daemon.sound.downmix import downmix_matrix
 from daemon.sound.server import ManualServer, pyo
 
 __all__ = ["JackOutput", "SounddeviceOutput", "open_output"]
@@ -15,23 +18,32 @@ JACK_CLIENT_NAME = "twos-and-sevens"
 
 
 class SounddeviceOutput:
-    """PortAudio (ALSA, JACK, PulseAudio/PipeWire) pulls blocks; each callback renders one with pyo."""
+    """PortAudio (ALSA, JACK, PulseAudio/PipeWire) pulls blocks; each callback renders one with pyo.
 
-    def __init__(self, audio: Audio, channels: int):
+    With `preview`, the ring of `channels` speakers is folded to stereo (daemon.sound.downmix)
+    on the system's default output device, whatever [audio] device says.
+    """
+
+    def __init__(self, audio: Audio, channels: int, preview: bool = False):
         import sounddevice
 
-        self.device = find_output_device(audio.device, channels)
+        self.matrix = downmix_matrix(channels) if preview else None
+        device_channels = 2 if preview else channels
+        self.device = find_output_device("" if preview else audio.device, device_channels)
         self.manual = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
         self.sample_rate_hz = audio.sample_rate_hz
         self.underflows = self.blocks = 0
         self.stream = sounddevice.OutputStream(
-            device=self.device, channels=channels, samplerate=audio.sample_rate_hz,
+            device=self.device, channels=device_channels, samplerate=audio.sample_rate_hz,
             blocksize=audio.block_frames, dtype="float32", callback=self._callback)
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:
             self.underflows += 1
-        outdata[:] = self.manual.block()
+        if self.matrix is None:
+            outdata[:] = self.manual.block()
+        else:
+            np.matmul(self.manual.block(), self.matrix, out=outdata)
         self.blocks += 1
 
     def progress(self) -> int:
@@ -81,6 +93,8 @@ class JackOutput:
         self.server.shutdown()
 
 
-def open_output(audio: Audio, channels: int) -> SounddeviceOutput | JackOutput:
-    """The configured route's output, its pyo server booted and not yet started."""
-    return JackOutput(audio, channels) if audio.route == "jack" else SounddeviceOutput(audio, channels)
+def open_output(audio: Audio, channels: int, preview: bool = False) -> SounddeviceOutput | JackOutput:
+    """The configured route's output (or the stereo preview's), its pyo server booted and not yet started."""
+    if audio.route == "jack" and not preview:
+        return JackOutput(audio, channels)
+    return SounddeviceOutput(audio, channels, preview)

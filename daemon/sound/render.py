@@ -11,10 +11,11 @@ import soundfile
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
 from daemon.sound.conductor import Conductor
+from daemon.sound.downmix import downmix_matrix
 from daemon.sound.engine import SoundEngine
 from daemon.sound.server import ManualServer
 
-__all__ = ["downmix_matrix", "render_blocks", "render_recording"]
+__all__ = ["render_blocks", "render_recording"]
 
 TAIL_SECONDS = 1.0
 
@@ -51,16 +52,6 @@ def render_blocks(recording: Recording, loaded: LoadedConfig, channels: int, blo
             yield index + 1, blocks, server.block()
     finally:
         server.close()
-
-
-def downmix_matrix(channels: int) -> np.ndarray:
-    """(channels, 2) gains for a stereo preview: speaker k equal-power panned at k/(channels−1).
-
-    Each column is divided by its sum, so the downmix never exceeds the ceiling the speakers obey.
-    """
-    position = np.arange(channels) / max(channels - 1, 1)
-    gains = np.stack([np.cos(position * np.pi / 2), np.sin(position * np.pi / 2)], axis=1)
-    return (gains / gains.sum(axis=0)).astype(np.float32)
 
 
 def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, channels: int,

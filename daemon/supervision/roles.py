@@ -125,7 +125,7 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     from daemon.sound.live import LiveSound
 
     try:
-        sound = LiveSound(loaded)
+        sound = LiveSound(loaded, preview=options.get("preview", False))
     except Exception as exc:  # DeviceMissing, PortAudioError, no JACK server: all mean "not now"
         link.send("unavailable", str(exc))
         return EXIT_UNAVAILABLE
@@ -159,7 +159,7 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     video = loaded.config.video
     director = VisualDirector(loaded.config.mapping, video)
     try:
-        wall = ProjectorWall(loaded, director)
+        wall = ProjectorWall(loaded, director, windowed=options.get("preview", False))
     except (NoDisplay, NoGraphics) as exc:
         link.send("unavailable", str(exc))
         return EXIT_UNAVAILABLE
@@ -188,6 +188,8 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
 
     try:
         wall.run(frames, stop, on_loop=on_loop)
+        if wall.closed_by_hand:
+            link.send("quit", "preview window closed")
     finally:
         beat.stopped.set()
         wall.close()

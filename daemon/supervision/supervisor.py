@@ -38,16 +38,19 @@ class Supervisor:
     """
 
     def __init__(self, loaded: LoadedConfig, roles=("trainer", "sound", "image"), runs: int | None = None,
-                 flat_out: bool = False):
+                 flat_out: bool = False, preview: bool = False):
         self.loaded = loaded
         self.policy = loaded.config.supervision
         self.log = get_logger("supervisor")
-        trainer_options = ["--flat-out"] if flat_out else []
-        self.children = {role: Child(role, child_command(role, loaded.source, trainer_options if role == "trainer"
-                                                         else []), self.policy) for role in roles}
+        options = {"trainer": ["--flat-out"] if flat_out else [], "sound": ["--preview"] if preview else [],
+                   "image": ["--preview"] if preview else []}
+        self.children = {role: Child(role, child_command(role, loaded.source, options[role]), self.policy)
+                         for role in roles}
         self.children["trainer"].on_death = self._trainer_lost
         self.programme = Programme(loaded, self.children["trainer"].send, self._to_senses,
-                                   loaded.history_path.with_name("state.json"), runs)
+                                   loaded.history_path.with_name("state.json"), runs, ignore_hours=preview)
+        self.preview = preview
+        self.quit_asked = threading.Event()  # a preview window closed by hand
         self.history = RunHistory(loaded.history_path, loaded.recordings_path)
         self.current_run: dict = {}
         self.reload_asked = threading.Event()  # set by SIGHUP
@@ -58,7 +61,8 @@ class Supervisor:
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
-        self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source)
+        self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source,
+                      preview=self.preview)
         monitor = self._start_monitor()
         self.control = self._start_control()
         for child in self.children.values():
@@ -79,7 +83,7 @@ class Supervisor:
                 self.reload_asked.clear()
                 self.reload("SIGHUP")
             self.programme.tick(datetime.now())
-            if self.programme.finished:
+            if self.programme.finished or self.quit_asked.is_set():
                 break
         self._shut_down()
         if monitor is not None:
@@ -183,6 +187,9 @@ class Supervisor:
         elif kind == "ready":
             child.state = "playing"
             self.log.info(f"{child.role}_ready", pid=child.process.pid, **payload[0])
+        elif kind == "quit":
+            self.log.info("quit_asked", by=child.role, why=payload[0])
+            self.quit_asked.set()
         elif kind == "unavailable":
             child.reason = payload[0]  # its exit code (EXIT_UNAVAILABLE) follows: check() schedules a retry
             self.log.error(f"{child.role}_unavailable", error=payload[0],

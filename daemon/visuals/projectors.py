@@ -4,6 +4,8 @@ Contexts share objects with an invisible hub window that owns the input textures
 once per frame, seen by every window by GL name); each window has its own programs, vertex
 arrays and framebuffers. Frames are paced here, not by vsync. A monitor that is missing is
 logged and its window opens when it appears (GLFW's monitor callback); the others play on.
+Windowed (`run --preview`, `show --windowed`): one ordinary window per projector, side by side,
+on whatever screen there is; closing one ends the preview.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from daemon.visuals.textures import InputTextures
 __all__ = ["Fade", "ProjectorWall", "describe_monitors"]
 RELOAD_POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 10.0
+PREVIEW_ROW_PIXELS = 1800  # the preview windows share a row this wide (a laptop screen)
+PREVIEW_HEIGHT_PIXELS = 540
 
 
 def describe_monitors() -> list[str]:
@@ -73,8 +77,9 @@ class _Output:
 class ProjectorWall:
     """Opens the windows; `run()` plays frames from a queue until `stop` is set."""
 
-    def __init__(self, loaded: LoadedConfig, director: VisualDirector, test_pattern: bool = False):
-        self.loaded, self.director, self.test_pattern = loaded, director, test_pattern
+    def __init__(self, loaded: LoadedConfig, director: VisualDirector, test_pattern: bool = False,
+                 windowed: bool = False):
+        self.loaded, self.director, self.test_pattern, self.windowed = loaded, director, test_pattern, windowed
         self.video = loaded.config.video
         self.log = get_logger("image")
         glfw.ERROR_REPORTING = "ignore"
@@ -91,12 +96,18 @@ class ProjectorWall:
         self.hub_ctx = moderngl.create_context(require=330)
         self.textures = InputTextures(self.hub_ctx)
         self.outputs = [_Output(index, projector) for index, projector in enumerate(self.video.projector)]
-        self.monitors_changed = True
-        glfw.set_monitor_callback(self._on_monitor)
-        self._sync_monitors()
+        self.closed_by_hand = False
+        if windowed:
+            self.monitors_changed = False
+            for output in self.outputs:
+                self._open(output, None, "window")
+        else:
+            self.monitors_changed = True
+            glfw.set_monitor_callback(self._on_monitor)
+            self._sync_monitors()
 
     @staticmethod
-    def _hints(visible: bool) -> None:
+    def _hints(visible: bool, windowed: bool = False) -> None:
         glfw.default_window_hints()
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
@@ -104,7 +115,8 @@ class ProjectorWall:
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
         glfw.window_hint(glfw.VISIBLE, visible)
         glfw.window_hint(glfw.AUTO_ICONIFY, False)  # several fullscreen windows: focus moves, none may vanish
-        glfw.window_hint(glfw.DECORATED, False)
+        glfw.window_hint(glfw.DECORATED, windowed)
+        glfw.window_hint(glfw.RESIZABLE, windowed)
 
     def _on_monitor(self, monitor, event) -> None:
         self.monitors_changed = True
@@ -142,15 +154,25 @@ class ProjectorWall:
                 else:
                     self._open(output, monitor, name)
 
+    def _window_size(self, monitor) -> tuple[int, int]:
+        if monitor is not None:
+            mode = glfw.get_video_mode(monitor)
+            return mode.size.width, mode.size.height
+        width = min(PREVIEW_HEIGHT_PIXELS * 16 // 9, PREVIEW_ROW_PIXELS // max(len(self.outputs), 1))
+        return width, width * 9 // 16
+
     def _open(self, output: _Output, monitor, name: str) -> None:
-        mode = glfw.get_video_mode(monitor)
-        width, height = mode.size.width, mode.size.height
-        self._hints(visible=True)
+        """A fullscreen window on `monitor`, or (monitor None) a preview window beside the others."""
+        width, height = self._window_size(monitor)
+        self._hints(visible=True, windowed=monitor is None)
         window = glfw.create_window(width, height, f"Twos and Sevens — projector {output.index}", monitor, self.hub)
         if not window:
             self.log.error("projector_window_failed", projector=output.index, monitor=name)
             return
-        glfw.set_input_mode(window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
+        if monitor is None:
+            glfw.set_window_pos(window, 20 + output.index * (width + 10), 60)
+        else:
+            glfw.set_input_mode(window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
         glfw.make_context_current(window)
         output.window, output.monitor_name, output.bound_name = window, name, name
         output.ctx = moderngl.create_context(require=330)
@@ -168,7 +190,7 @@ class ProjectorWall:
             print(f"projector {output.index}: monitor {name}, {size[0]}×{size[1]}: test pattern", flush=True)
         output.next_due = time.monotonic()
         self.log.info("projector_opened", projector=output.index, monitor=name, width=size[0], height=size[1],
-                      scene=scene, fps=output.projector.fps)
+                      scene=scene, fps=output.projector.fps, windowed=monitor is None)
 
     @staticmethod
     def _monitor_index(name: str) -> int:
@@ -189,6 +211,8 @@ class ProjectorWall:
 
     def _draw(self, output: _Output) -> None:
         glfw.make_context_current(output.window)
+        if self.windowed:  # the artist may resize a preview window: draw to all of it
+            output.ctx.screen.viewport = (0, 0, *glfw.get_framebuffer_size(output.window))
         textures = {**self.textures.views(output.ctx), **output.own_textures}
         scene = output.renderer.render(textures, self.director.uniforms(output.renderer.scene), self.director.time)
         crop, rotation = output.projector.crop, output.projector.rotation_degrees
@@ -211,6 +235,11 @@ class ProjectorWall:
             self.director.tick(now - last)
             last = now
             glfw.poll_events()
+            if self.windowed and any(o.window is not None and glfw.window_should_close(o.window)
+                                     for o in self.outputs):
+                self.closed_by_hand = True
+                self.log.info("preview_window_closed")
+                break
             if self.monitors_changed:
                 self._sync_monitors()
             if self.video.hot_reload and now - last_poll >= RELOAD_POLL_SECONDS:
