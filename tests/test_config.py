@@ -186,3 +186,18 @@ def test_http_off_loopback_needs_a_token():
 def test_shuffle_weights_name_presets():
     [error] = errors_of('[cycle]\norder = "shuffle"\nweights = { helthy = 2.0 }\n')
     assert error.key == "cycle.weights.helthy" and "Did you mean 'healthy'?" in error.message
+
+
+def test_osc_targets_and_prefix_say_the_form_expected():
+    target, prefix = errors_of('[osc]\ntargets = ["127.0.0.1:9000", "localhost"]\nprefix = "twos and sevens"\n')
+    assert target.key == "osc.targets" and "'localhost' is not \"host:port\"" in target.message and target.line == 2
+    assert prefix.key == "osc.prefix" and 'is not of the form "/name"' in prefix.message
+    [port] = errors_of('[osc]\ntargets = ["studio.local:70000"]\n')
+    assert "port 1–65535" in port.message
+    assert parse('[osc]\nenabled = true\ntargets = ["[::1]:9000", "lights.local:7000"]\n').osc.targets[1] == \
+        "lights.local:7000"
+
+
+def test_opening_hours_in_the_wrong_form_show_the_right_one():
+    [error] = errors_of('[hours]\nmonday = "9-17"\n')
+    assert error.key == "hours.monday" and '"HH:MM-HH:MM"' in error.message and "'9-17'" in error.message

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import numpy as np
 
 from daemon.sound.master import db_to_gain
 from daemon.testing import JackRecorder, RunningDaemon, close_window, config_for, jack_dummy_server, xvfb_server
+from tests.test_osc import receive
 
 SPEAKERS = 8
 CLOSED_ALL_WEEK = "".join(f'{day} = ""\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday",
@@ -22,14 +24,19 @@ PREVIEW = ('[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 3000\nlr_gener
 def test_preview_plays_in_windows_and_stereo_while_the_gallery_is_closed(tmp_path, mnist_root, classifier_file):
     """The laptop's "default device" is the JACK dummy server seen through PortAudio (its only device);
     [audio] names a route and device the laptop lacks, and the hours are closed all week: preview ignores all three.
+    OSC goes to a socket the test binds, as it would to Max on the same laptop.
     """
-    loaded = config_for(tmp_path, mnist_root, classifier_file, PREVIEW)
-    with jack_dummy_server(SPEAKERS) as jack_env, xvfb_server(1920, 1080) as x_env:
+    osc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    osc.bind(("127.0.0.1", 0))
+    with_osc = PREVIEW + f'[osc]\nenabled = true\ntargets = ["127.0.0.1:{osc.getsockname()[1]}"]\n'
+    loaded = config_for(tmp_path, mnist_root, classifier_file, with_osc)
+    with osc, jack_dummy_server(SPEAKERS) as jack_env, xvfb_server(1920, 1080) as x_env:
         recorder = JackRecorder(jack_env["JACK_DEFAULT_SERVER"], 2)
         env = {**jack_env, **x_env}
         daemon = RunningDaemon(loaded.source, env, ("--preview",))
         try:
             daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run although the gallery is closed")
+            heard = receive(osc, 20)
             sound = daemon.wait_for(lambda e: e["event"] == "sound_started", 60, "sound_started")
             assert sound["channels"] == SPEAKERS and sound["route"].startswith("preview")
             recorder.connect_from("PortAudio", timeout_seconds=60)
@@ -50,6 +57,10 @@ def test_preview_plays_in_windows_and_stereo_while_the_gallery_is_closed(tmp_pat
             if daemon.process.poll() is None:
                 daemon.stop()
             recorder.close()
+    addresses = {address for bundle in heard for address in bundle}
+    [started] = [b["/twos-and-sevens/run/started"] for b in heard if "/twos-and-sevens/run/started" in b]
+    assert started[0] == "random" and {"/twos-and-sevens/fade", "/twos-and-sevens/stream/loss_generator",
+                                        "/twos-and-sevens/step"} <= addresses, addresses
     rms = np.sqrt((audio ** 2).mean(axis=0))
     assert (rms > 1e-3).all(), f"both sides should sound: rms {rms}"
     assert np.abs(audio).max() <= db_to_gain(loaded.config.audio.ceiling_dbfs) + 1e-4

@@ -211,6 +211,8 @@ def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:
         return ConfigError(file, key, f"must not be empty ({err['msg'].lower()}).", line)
     if kind == "literal_error":
         return ConfigError(file, key, f"{given!r} is not allowed; {err['msg'].lower()}.", line)
+    if kind == "string_pattern_mismatch" and field is not None:  # the description shows the form
+        return ConfigError(file, key, f"{given!r} is not of the form {field.description}", line)
     if kind == "value_error":  # a validator's own explanation (e.g. a projector's crop)
         return ConfigError(file, key, f"{err['msg'].removeprefix('Value error, ')} (got {given!r}).", line)
     expected = _type_name(field)

@@ -18,6 +18,7 @@ __all__ = [
     "Installation",
     "InstallationConfig",
     "Logging",
+    "Osc",
     "RunPreset",
     "Streams",
     "DEFAULT_PRESETS",
@@ -101,6 +102,28 @@ class Http(Section):
 class Control(Section):
     socket_path: str = Field("var/control.sock", min_length=1, description="Where override/skip/… reach the daemon.")
     group: str = Field("", description="A group whose members may use it too; empty = the daemon's user only.")
+
+
+OSC_TARGET_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):[0-9]{1,5}$"
+OSC_PREFIX_PATTERN = r"^(/[A-Za-z0-9_\-.]+)+$"
+
+
+class Osc(Section):
+    enabled: bool = Field(False, description="Send every stream and run event as OSC over UDP.")
+    targets: list[str] = Field(default_factory=lambda: ["127.0.0.1:9000"], max_length=32,
+                               description='Where to: "host:port" each ("[::1]:9000" for IPv6).')
+    prefix: str = Field("/twos-and-sevens", pattern=OSC_PREFIX_PATTERN, description='"/name" or "/name/more" (letters, digits, _ - . between the slashes): the start of every address.')
+
+    @field_validator("targets")
+    @classmethod
+    def _host_and_port(cls, targets: list[str]) -> list[str]:
+        import re
+
+        for target in targets:
+            if not re.match(OSC_TARGET_PATTERN, target) or not 1 <= int(target.rsplit(":", 1)[1]) <= 65535:
+                raise ValueError(f"{target!r} is not \"host:port\": write e.g. \"127.0.0.1:9000\", "
+                                 "\"studio-mac.local:7000\" or \"[::1]:9000\" (port 1–65535)")
+        return targets
 
 
 class RunPreset(Section):
@@ -213,7 +236,7 @@ HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 
 
 def _hours(default: str) -> str:
-    return Field(default, pattern=HOURS_PATTERN, description='"HH:MM-HH:MM" open, "" closed all day.')
+    return Field(default, pattern=HOURS_PATTERN, description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).')
 
 
 class Hours(Section):
@@ -325,6 +348,7 @@ class InstallationConfig(Section):
     hours: Hours = Field(default_factory=Hours)
     http: Http = Field(default_factory=Http)
     control: Control = Field(default_factory=Control)
+    osc: Osc = Field(default_factory=Osc)
     cycle: Cycle = Field(default_factory=Cycle)
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)

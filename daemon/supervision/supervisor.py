@@ -50,6 +50,7 @@ class Supervisor:
         self.programme = Programme(loaded, self.children["trainer"].send, self._to_senses,
                                    loaded.history_path.with_name("state.json"), runs, ignore_hours=preview)
         self.preview = preview
+        self.osc = self._start_osc(loaded.config.osc)
         self.quit_asked = threading.Event()  # a preview window closed by hand
         self.history = RunHistory(loaded.history_path, loaded.recordings_path)
         self.current_run: dict = {}
@@ -92,6 +93,12 @@ class Supervisor:
             self.control.close()
         return 0
 
+    @staticmethod
+    def _start_osc(settings):
+        from daemon.osc import OscOutput
+
+        return OscOutput(settings) if settings.enabled else None
+
     def _start_control(self):
         from daemon.supervision.control import ControlServer
 
@@ -127,7 +134,9 @@ class Supervisor:
         if command == "skip":
             return self.programme.skip(who, now)
         if command in ("pause", "resume"):
-            return self.programme.set_paused(command == "pause", who)
+            reply = self.programme.set_paused(command == "pause", who)
+            self._tell_osc("/paused", int(reply["paused"]))
+            return reply
         if command == "reload":
             return self.reload(who)
         commands = ["status", "override", "skip", "pause", "resume", "reload"]
@@ -202,6 +211,8 @@ class Supervisor:
         if kind == "frame":
             frame = payload[0]
             self._to_senses("frame", frame)
+            if self.osc is not None:
+                self.osc.frame(frame)
             self.current_run["step"] = frame.step
             self.streams = {name: round(value, 6) for name, value in frame.streams().items()}
             self.frames += 1
@@ -211,10 +222,12 @@ class Supervisor:
             run = payload[0]
             self.history.started(run["run_id"], run["preset"])
             self.current_run = {"run_id": run["run_id"], "preset": run["preset"], "step": 0}
+            self._tell_osc("/run/started", run["preset"], run["run_id"], float(run["seconds"]))
             if not self.stopping:
                 notify(f"STATUS=playing {run['preset']} ({run['run_id']})")
         elif kind == "run_ended":
             self.history.ended(payload[0]["run_id"])
+            self._tell_osc("/run/ended", payload[0]["run_id"], payload[0]["status"])
             self.current_run = {}
             self.programme.on_run_ended(payload[0]["status"], datetime.now())
 
@@ -234,6 +247,10 @@ class Supervisor:
         restarted = [role for role, child in self.children.items()
                      if child.alive and set(SECTIONS_OF[role]) & set(changed)]
         self.loaded, self.policy = fresh, new.supervision
+        if "osc" in changed:
+            if self.osc is not None:
+                self.osc.close()
+            self.osc = self._start_osc(new.osc)
         for child in self.children.values():
             child.policy = new.supervision
         self.programme.reconfigure(fresh)
@@ -248,7 +265,13 @@ class Supervisor:
             self.current_run = {}
         self.programme.on_trainer_lost()
 
+    def _tell_osc(self, address: str, *arguments) -> None:
+        if self.osc is not None:
+            self.osc.event(address, *arguments)
+
     def _to_senses(self, kind: str, *payload) -> None:
+        if kind == "fade":
+            self._tell_osc("/fade", *payload)
         for role in SENSES:
             if role in self.children:
                 self.children[role].send(kind, *payload)
@@ -267,6 +290,7 @@ class Supervisor:
     def _shut_down(self) -> None:
         self.stopping = True
         notify("STOPPING=1")
+        self._tell_osc("/stopping", float(self.policy.stop_fade_seconds))
         fade = self.policy.stop_fade_seconds
         self.log.info("supervisor_stopping", fade_seconds=fade)
         for child in self.children.values():
@@ -280,4 +304,6 @@ class Supervisor:
         if self.current_run:
             self.history.ended(self.current_run["run_id"])  # the trainer has closed its recording by now
         self.history.close()
+        if self.osc is not None:
+            self.osc.close()
         self.log.info("supervisor_stopped", restarts={role: c.restarts for role, c in self.children.items()})
