@@ -136,7 +136,9 @@ def _load(args) -> configuration.LoadedConfig:
     loaded = configuration.load(getattr(args, "path", None) or args.config)
     settings = loaded.config.logging
     log_file = loaded.path(settings.file) if settings.file else None
-    configure(settings.level, settings.format, log_file, settings.file_max_megabytes, settings.file_backups)
+    # `run` (the supervisor) rotates the file; its children and other commands only append to it.
+    configure(settings.level, settings.format, log_file, settings.file_max_megabytes, settings.file_backups,
+              file_owner=args.command_name == "run")
     return loaded
 
 

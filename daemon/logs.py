@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 
-__all__ = ["configure", "get_logger"]
+__all__ = ["configure", "get_logger", "rotate_log_file_if_due"]
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
@@ -27,8 +27,15 @@ def configure(
     file_max_megabytes: int = 10,
     file_backups: int = 5,
     stream=None,
+    file_owner: bool = True,
 ) -> None:
-    """Route structlog through stdlib handlers: stdout (journald) and an optional rotating file."""
+    """Route structlog through stdlib handlers: stdout (journald) and an optional rotating file.
+
+    Several processes may append to one file (the supervisor and its children); only the
+    `file_owner` rotates it. The others append through a WatchedFileHandler, which reopens the
+    file when the owner has renamed it, so no process writes into a rotated file for long and
+    two never rotate at once (RotatingFileHandler in each would rename under the others' feet).
+    """
     stream = stream or sys.stdout
     console = format == "console" or (format == "auto" and stream.isatty())
     renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty()) if console else _json_renderer()
@@ -36,11 +43,14 @@ def configure(
     handlers[0].setFormatter(_formatter(renderer))
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(
-            file, maxBytes=file_max_megabytes * 1024 * 1024, backupCount=file_backups, encoding="utf-8"
-        )
-        rotating.setFormatter(_formatter(_json_renderer()))
-        handlers.append(rotating)
+        if file_owner:
+            to_file: logging.Handler = logging.handlers.RotatingFileHandler(
+                file, maxBytes=file_max_megabytes * 1024 * 1024, backupCount=file_backups, encoding="utf-8"
+            )
+        else:
+            to_file = logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+        to_file.setFormatter(_formatter(_json_renderer()))
+        handlers.append(to_file)
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
@@ -54,6 +64,17 @@ def configure(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+def rotate_log_file_if_due() -> None:
+    """Rotate the owned log file when the other processes' lines have filled it (it otherwise
+    rotates only when its owner writes). Cheap: one seek; the supervisor calls it every second."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.handlers.RotatingFileHandler) and handler.stream is not None:
+            with handler.lock:
+                handler.stream.seek(0, 2)
+                if handler.stream.tell() >= handler.maxBytes:
+                    handler.doRollover()
 
 
 def _json_renderer():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from datetime import datetime
 
 from structlog.testing import capture_logs
 
 from daemon.logs import configure, get_logger
 from daemon.runs import Instrument
+from tests.conftest import REPO
 
 
 def test_json_lines_carry_utc_time_level_event_and_component():
@@ -53,3 +56,36 @@ def test_run_events_carry_run_id_and_preset(loaded):
         assert names[name]["run_id"] == run.spec.run_id
         assert names[name]["preset"] == "random" and names[name]["component"] == "trainer"
     assert names["run_ended"]["status"] == "completed" and names["run_ended"]["steps_done"] == 3
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from daemon.logs import configure, get_logger, rotate_log_file_if_due
+owner = sys.argv[2] == "owner"
+configure("info", "json", file=Path(sys.argv[1]), file_max_megabytes=1, file_backups=100, stream=open("/dev/null", "w"),
+          file_owner=owner)
+log = get_logger(sys.argv[2])
+for index in range(int(sys.argv[3])):
+    log.info("filler", index=index, padding="x" * 300)
+    if owner and index % 50 == 0:
+        rotate_log_file_if_due()
+"""
+
+
+def test_processes_sharing_a_log_file_lose_no_line_while_one_rotates_it(tmp_path):
+    """The supervisor (owner) and two children append to one file at once; only the owner rotates."""
+    log_file = tmp_path / "installation.log"
+    lines = 6000  # 3 × ~2.3 MB: several rotations while all three write
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), role, str(lines)], cwd=REPO)
+               for role in ("owner", "child-a", "child-b")]
+    assert [w.wait(120) for w in writers] == [0, 0, 0]
+    files = sorted(tmp_path.glob("installation.log*"))
+    assert len(files) >= 5, [f.name for f in files]
+    seen: dict[str, set] = {"owner": set(), "child-a": set(), "child-b": set()}
+    for path in files:
+        for line in path.read_text().splitlines():
+            event = json.loads(line)  # never two lines run into each other
+            seen[event["component"]].add(event["index"])
+    assert {role: len(indexes) for role, indexes in seen.items()} == {role: lines for role in seen}
+    assert all(p.stat().st_size <= 1.2 * 1024 * 1024 for p in files)  # rotated near the limit, not only by its owner

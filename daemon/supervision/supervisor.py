@@ -9,7 +9,7 @@ from pathlib import Path
 from multiprocessing.connection import wait
 
 from daemon.config import LoadedConfig
-from daemon.logs import get_logger
+from daemon.logs import get_logger, rotate_log_file_if_due
 from daemon.schedule.programme import Programme
 from daemon.supervision.children import Child, child_command
 from daemon.supervision.history import RunHistory
@@ -69,7 +69,7 @@ class Supervisor:
         for child in self.children.values():
             child.start(now)
         watchdog = watchdog_interval_seconds()
-        last_ping = 0.0
+        last_ping = last_rotation_check = 0.0
         while not stop.is_set():
             self._receive(LOOP_SECONDS)
             now = time.monotonic()
@@ -79,6 +79,9 @@ class Supervisor:
             if watchdog is not None and now - last_ping >= watchdog:
                 notify("WATCHDOG=1")
                 last_ping = now
+            if now - last_rotation_check >= 1.0:
+                rotate_log_file_if_due()
+                last_rotation_check = now
             self._serve_requests()
             if self.reload_asked.is_set():
                 self.reload_asked.clear()
