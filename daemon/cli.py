@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from daemon import config as configuration
-from daemon.gan.dataset import MnistCorrupt, MnistMissing
+from daemon.gan.errors import MnistCorrupt, MnistMissing
 from daemon.logs import configure, get_logger
 from daemon.sound.devices import DeviceMissing
 from daemon.visuals.errors import NoDisplay, NoGraphics
@@ -178,7 +178,7 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _run(args) -> int:
-    from daemon.runs import ensure_mnist
+    from daemon.gan.dataset import ensure_mnist
     from daemon.supervision.supervisor import Supervisor
 
     loaded = _load(args)

@@ -13,7 +13,7 @@ import torch
 
 from daemon.config import LoadedConfig
 from daemon.gan.classifier import DigitClassifier, load_classifier, train_classifier
-from daemon.gan.dataset import MnistImages, MnistMissing, check_files, fetch, load_images
+from daemon.gan.dataset import MnistImages, ensure_mnist, load_images
 from daemon.gan.device import select_device
 from daemon.gan.pacing import Pacer
 from daemon.gan.trainer import GanTrainer, RunSpec
@@ -22,7 +22,7 @@ from daemon.metrics import MetricFrame
 from daemon.recording.prune import prune
 from daemon.recording.recorder import Recorder
 
-__all__ = ["Instrument", "LiveRun", "ensure_classifier", "ensure_mnist", "new_run_id"]
+__all__ = ["Instrument", "LiveRun", "ensure_classifier", "new_run_id"]
 
 
 def new_run_id(preset_name: str, seed: int, root: Path) -> str:
@@ -60,20 +60,6 @@ def _mnist_train_images(loaded: LoadedConfig, device: torch.device) -> MnistImag
     """MNIST's training images; downloaded first when missing and [data] download allows it."""
     ensure_mnist(loaded)
     return load_images(loaded.mnist_path, train=True, device=device)
-
-
-def ensure_mnist(loaded: LoadedConfig) -> None:
-    """MNIST's files are in place (downloaded when missing and allowed), or MnistMissing says where to put them."""
-    try:
-        check_files(loaded.mnist_path)
-    except MnistMissing as missing:
-        if not loaded.config.data.download:
-            raise
-        get_logger("data").info("mnist_downloading", path=str(loaded.mnist_path))
-        try:
-            fetch(loaded.mnist_path)
-        except Exception as exc:  # no network, a proxy, a full disk: all end in the same advice
-            raise MnistMissing(f"{missing} (Downloading failed: {exc}.)") from None
 
 
 class Instrument:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from daemon.gan.models import GaussianBlur
+from daemon.metrics import frame
 from daemon.metrics import MEASURES, MetricFrame, SampleBatch, measure, measure_batch
 from daemon.metrics.samples import similarity
 
@@ -53,7 +55,11 @@ def test_classifier_measures_use_the_classifier_histogram():
     assert batch.class_histogram[3] == 1.0
 
 
-def test_a_new_measure_registers_by_name_and_appears_in_frames():
+def test_a_new_measure_registers_by_name_and_appears_in_frames(monkeypatch):
+    with pytest.raises(ValueError, match="add it to SAMPLE_STREAMS in daemon/metrics/frame.py"):
+        measure("test_mean_brightness", "pixel (0–1)", "mean pixel value")(lambda batch: 0.0)
+    monkeypatch.setattr(frame, "SAMPLE_STREAMS", (*frame.SAMPLE_STREAMS, "test_mean_brightness"))
+
     @measure("test_mean_brightness", "pixel (0–1)", "mean pixel value")
     def mean_brightness(batch: SampleBatch) -> float:
         return float(batch.images.mean())
@@ -63,6 +69,10 @@ def test_a_new_measure_registers_by_name_and_appears_in_frames():
         assert math.isclose(values["test_mean_brightness"], 0.25)
     finally:
         del MEASURES["test_mean_brightness"]
+
+
+def test_the_declared_sample_streams_are_the_registered_measures_in_order():
+    assert frame.SAMPLE_STREAMS == tuple(MEASURES)
 
 
 def test_frame_streams_are_flat_and_round_trip_through_a_record():

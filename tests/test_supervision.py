@@ -40,10 +40,17 @@ def gallery(tmp_path, mnist_root, classifier_file):
         assert code == 0, daemon.stderr[-20:]
 
 
+def loads_torch(pid: int) -> bool:
+    return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+
+
 def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery):
     daemon, recorder = gallery
     daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
     recorder.connect_from("PortAudio")
+    # Only the trainer carries torch (~0.5 GB each, a second more per restart): frames travel without it.
+    assert loads_torch(daemon.pid("trainer"))
+    assert not any(loads_torch(pid) for pid in (daemon.process.pid, daemon.pid("sound"), daemon.pid("image")))
     for role in ("trainer", "sound", "image"):
         others = {r: daemon.pid(r) for r in ("trainer", "sound", "image") if r != role}
         victim, count = daemon.pid(role), len(daemon.events)

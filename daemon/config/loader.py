@@ -139,7 +139,7 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     entries = raw.get("mapping", [])
     if not isinstance(entries, list):
         return []
-    from daemon.metrics import stream_names  # imports torch: only when mappings are checked
+    from daemon.metrics import stream_names
     from daemon.mapping import mapping_targets
 
     parameters = mapping_targets()

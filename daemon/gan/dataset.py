@@ -5,10 +5,16 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from daemon.config import LoadedConfig
+from daemon.gan.errors import MnistCorrupt, MnistMissing
+from daemon.logs import get_logger
 
-__all__ = ["MnistMissing", "MnistCorrupt", "MnistImages", "check_files", "load_images", "raw_folder"]
+if TYPE_CHECKING:  # torch loads with the images: the supervisor checks the files without it
+    import torch
+
+__all__ = ["MnistMissing", "MnistCorrupt", "MnistImages", "check_files", "ensure_mnist", "fetch", "load_images", "raw_folder"]
 
 # (file name, idx magic number, item count, bytes per item): the four files torchvision reads.
 EXPECTED = {
@@ -17,14 +23,6 @@ EXPECTED = {
     "t10k-images-idx3-ubyte": (2051, 10_000, 28 * 28),
     "t10k-labels-idx1-ubyte": (2049, 10_000, 1),
 }
-
-
-class MnistMissing(Exception):
-    """MNIST is not where the config says; the message says where to put it."""
-
-
-class MnistCorrupt(Exception):
-    """An MNIST file is truncated or is not an idx file; the message names the file."""
 
 
 def raw_folder(root: Path) -> Path:
@@ -68,6 +66,8 @@ class MnistImages:
 
     def batch(self, size: int, generator: torch.Generator) -> torch.Tensor:
         """A random batch scaled to [-1, 1], the generator's output range."""
+        import torch
+
         index = torch.randint(0, self.images.shape[0], (size,), generator=generator, device="cpu")
         return self.images[index.to(self.images.device)].float().div_(127.5).sub_(1.0)
 
@@ -90,3 +90,17 @@ def fetch(root: Path) -> None:
     for train in (True, False):
         MNIST(str(root), train=train, download=True)
     check_files(root)
+
+
+def ensure_mnist(loaded: LoadedConfig) -> None:
+    """MNIST's files are in place (downloaded when missing and allowed), or MnistMissing says where to put them."""
+    try:
+        check_files(loaded.mnist_path)
+    except MnistMissing as missing:
+        if not loaded.config.data.download:
+            raise
+        get_logger("data").info("mnist_downloading", path=str(loaded.mnist_path))
+        try:
+            fetch(loaded.mnist_path)
+        except Exception as exc:  # no network, a proxy, a full disk: all end in the same advice
+            raise MnistMissing(f"{missing} (Downloading failed: {exc}.)") from None

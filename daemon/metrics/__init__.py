@@ -1,14 +1,23 @@
-"""Per-step measures of training and of the generated samples, and the frame that carries them."""
+"""Per-step measures of training and of the generated samples, and the frame that carries them.
 
-from daemon.metrics.frame import TRAINING_STREAMS, MetricFrame
-from daemon.metrics.samples import MEASURES, Measure, SampleBatch, measure, measure_batch
+The sample measures (torch) load on first use, so the processes that only carry frames — the
+supervisor, sound and image — never import torch.
+"""
+
+from daemon.metrics.frame import SAMPLE_STREAMS, TRAINING_STREAMS, MetricFrame, stream_names
+
+_SAMPLES = ("MEASURES", "Measure", "SampleBatch", "measure", "measure_batch")
 
 
-def stream_names() -> list[str]:
-    """Every stream name a frame carries (frame.streams() keys), for mappings."""
-    return [*TRAINING_STREAMS, "progress", *MEASURES, *(f"class_{d}" for d in range(10))]
+def __getattr__(name: str):
+    if name in _SAMPLES:
+        from daemon.metrics import samples
+
+        return getattr(samples, name)
+    raise AttributeError(f"module 'daemon.metrics' has no attribute {name!r}")
 
 
 __all__ = [
-    "MEASURES", "TRAINING_STREAMS", "Measure", "MetricFrame", "SampleBatch", "measure", "measure_batch", "stream_names",
+    "MEASURES", "SAMPLE_STREAMS", "TRAINING_STREAMS", "Measure", "MetricFrame", "SampleBatch", "measure",
+    "measure_batch", "stream_names",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["MetricFrame", "TRAINING_STREAMS"]
+__all__ = ["MetricFrame", "SAMPLE_STREAMS", "TRAINING_STREAMS", "stream_names"]
 
 # Per-step training measures carried as fields (name → unit, meaning); sample measures travel in `samples`.
 TRAINING_STREAMS: dict[str, tuple[str, str]] = {
@@ -20,6 +20,18 @@ TRAINING_STREAMS: dict[str, tuple[str, str]] = {
     "update_ratio_generator": ("‖Δθ‖/‖θ‖", "How much G's weights moved this step, relative to their size."),
     "update_ratio_discriminator": ("‖Δθ‖/‖θ‖", "How much D's weights moved this step."),
 }
+
+
+# The sample measures' names, in their order of registration in daemon.metrics.samples (which
+# holds each one's unit, meaning and torch code): declared here so that processes without torch
+# (supervisor, sound, image) and the config check know every stream. A test keeps the two equal.
+SAMPLE_STREAMS: tuple[str, ...] = ("pixel_entropy", "similarity", "rms", "edge_intensity", "sharpness",
+                                   "classifier_confidence", "class_perplexity")
+
+
+def stream_names() -> list[str]:
+    """Every stream name a frame carries (frame.streams() keys), for mappings."""
+    return [*TRAINING_STREAMS, "progress", *SAMPLE_STREAMS, *(f"class_{d}" for d in range(10))]
 
 
 PICTURES = {"grid", "insides"}  # stored as PNG files beside the record, not in it

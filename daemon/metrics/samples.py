@@ -10,6 +10,8 @@ from functools import cached_property
 import torch
 from torch.nn import functional as F
 
+from daemon.metrics import frame
+
 __all__ = ["Measure", "SampleBatch", "MEASURES", "measure", "measure_batch"]
 
 HISTOGRAM_BINS = 32
@@ -65,6 +67,9 @@ def measure(name: str, unit: str, meaning: str, uses_classifier: bool = False):
     def register(function: Callable[[SampleBatch], float]) -> Callable[[SampleBatch], float]:
         if name in MEASURES:
             raise ValueError(f"sample measure {name!r} registered twice")
+        if name not in frame.SAMPLE_STREAMS:
+            raise ValueError(f"sample measure {name!r} is not declared: add it to SAMPLE_STREAMS in "
+                             "daemon/metrics/frame.py (processes without torch read the stream names there)")
         MEASURES[name] = Measure(name, unit, meaning, function, uses_classifier)
         return function
 

@@ -6,13 +6,16 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from daemon.gan.trainer import RunSpec
 from daemon.metrics import MetricFrame
 from daemon.recording.files import AppendLog, write_atomic
+
+if TYPE_CHECKING:  # the trainer imports torch; readers of recordings (supervisor, sound, image) need not
+    from daemon.gan.trainer import RunSpec
 
 __all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "PICTURE_FOLDERS"]
 
