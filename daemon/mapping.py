@@ -58,6 +58,12 @@ class Mapper:
         self.values: dict[str, float] = dict(defaults)
         self.goals: dict[str, float] = dict(defaults)
         self.drift_seconds: float | None = None
+        self.glide_constant = self.glide_left = 0.0
+
+    def glide(self, seconds: float) -> None:
+        """A new run follows the last (a crossfade): for `seconds`, values travel no faster than a
+        time constant of seconds/3, so they cover 95 % of the way from the old run's state by then."""
+        self.glide_constant, self.glide_left = seconds / 3.0, seconds
 
     def update(self, streams: Dict[str, float]) -> None:
         """New stream values arrived: set each mapped target's goal."""
@@ -69,9 +75,12 @@ class Mapper:
 
     def advance(self, seconds: float) -> dict[str, float]:
         """Move every value toward its goal by `seconds` of smoothing; return all values."""
+        glide = self.glide_constant if self.glide_left > 0 else 0.0
+        self.glide_left -= seconds
         for entry in self.entries:
             target = entry.target
             smoothing = self.drift_seconds if self.drift_seconds is not None else entry.smoothing_seconds
+            smoothing = max(smoothing, glide)
             if smoothing <= 0:
                 self.values[target] = self.goals[target]
             else:

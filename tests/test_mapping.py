@@ -51,6 +51,19 @@ def test_drift_to_idle_moves_goals_not_values():
     assert mapper.advance(50.0)["sound.noise.level"] == pytest.approx(12.0)
 
 
+def test_a_crossfade_glide_slows_every_value_for_its_length_then_lets_go():
+    mapper = Mapper([entry(smoothing_seconds=0.1)], {"sound.noise.level": 10.0})
+    mapper.glide(6.0)  # the next run's values arrive: they take ≈6 s to come, not 0.1 s
+    mapper.update({"rms": 1.0})
+    after_one = mapper.advance(1.0)["sound.noise.level"]
+    assert after_one == pytest.approx(10.0 + 10.0 * (1 - math.exp(-1.0 / 2.0)))
+    for _ in range(5):
+        mapper.advance(1.0)
+    assert 19.0 < mapper.values["sound.noise.level"] < 20.0  # 95 % there after the crossfade
+    mapper.update({"rms": 0.0})
+    assert mapper.advance(1.0)["sound.noise.level"] == pytest.approx(10.0, abs=1e-3)  # its own 0.1 s again
+
+
 def test_every_mapping_target_is_documented_for_the_artist():
     from daemon.mapping import mapping_targets
     from tests.conftest import REPO

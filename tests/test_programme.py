@@ -16,6 +16,9 @@ OPEN_10_TO_18 = "".join(f'{day} = "10:00-18:00"\n' for day in
                         ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
 
 
+NO_CROSSFADE = "[cycle]\ncrossfade_seconds = 0.0\n"  # each run fades out, the next fades in
+
+
 def programme(tmp_path, toml: str = "", runs: int | None = None):
     loaded = LoadedConfig(parse("[hours]\n" + OPEN_10_TO_18 + toml), "test", tmp_path)
     trainer, senses = [], []
@@ -25,7 +28,7 @@ def programme(tmp_path, toml: str = "", runs: int | None = None):
 
 
 def test_the_plan_plays_within_hours_and_is_dark_outside(tmp_path):
-    prog, trainer, senses = programme(tmp_path)
+    prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
     prog.tick(datetime(2026, 11, 25, 9, 0))
     assert trainer == [] and senses == []  # closed: nothing starts (and the senses start dark)
     opening = datetime(2026, 11, 25, 10, 0, 1)
@@ -44,19 +47,19 @@ def test_the_plan_plays_within_hours_and_is_dark_outside(tmp_path):
 
 
 def test_an_override_plays_now_and_the_schedule_resumes_after_it(tmp_path):
-    prog, trainer, senses = programme(tmp_path)
+    prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
     now = datetime(2026, 11, 25, 12, 0)
     prog.tick(now)
     scheduled = trainer[-1][1]
     prog.override_with("random", 2.0, "alice", now)
     prog.tick(now + timedelta(seconds=1))
-    assert trainer[-1] == ("stop_run",) and senses[-1] == ("fade", 0.0, 1.0)  # a quick crossfade
+    assert trainer[-1] == ("stop_run",) and senses[-1] == ("fade", 0.0, 1.0)  # a quick fade out, then in
     prog.on_run_ended("stopped", now)
     prog.on_idle()
     prog.tick(now + timedelta(seconds=1.5))
     assert trainer[-1] == ("play", "random", 118.5)
     # A restart in the middle keeps the override (state.json), then the clock takes over again.
-    again, trainer2, _ = programme(tmp_path)
+    again, trainer2, _ = programme(tmp_path, NO_CROSSFADE)
     again.tick(now + timedelta(seconds=30))
     assert trainer2[-1][1] == "random"
     again.tick(now + timedelta(minutes=2, seconds=1))
@@ -67,6 +70,34 @@ def test_an_override_plays_now_and_the_schedule_resumes_after_it(tmp_path):
     again.tick(later)
     assert trainer2[-1][:2] == ("play", again.plan.at(later).preset) and again.override is None
     assert scheduled in ("healthy", "collapsed", "underfit", "random")
+
+
+def test_consecutive_runs_and_an_override_crossfade_and_only_closing_fades_to_dark(tmp_path):
+    prog, trainer, senses = programme(tmp_path, "[cycle]\ncrossfade_seconds = 6.0\n")
+    opening = datetime(2026, 11, 25, 10, 0, 1)
+    prog.tick(opening)
+    assert senses == [("fade", 1.0, 30.0)]  # the day still rises from dark
+    first = prog.plan.at(opening)
+    prog.tick(first.end - timedelta(seconds=2))
+    assert senses == [("fade", 1.0, 30.0)]  # no fade-out before the next run
+    prog.tick(first.end)
+    assert trainer[-1] == ("stop_run",) and len(senses) == 1
+    prog.on_run_ended("stopped", first.end)
+    prog.on_idle()
+    prog.tick(first.end + timedelta(seconds=0.5))
+    assert trainer[-1][:2] == ("play", prog.plan.at(first.end).preset) and senses[-1] == ("crossfade", 6.0)
+    now = first.end + timedelta(seconds=30)
+    prog.override_with("random", 1.0, "alice", now)
+    prog.tick(now)
+    assert trainer[-1] == ("stop_run",) and senses[-1] == ("crossfade", 6.0)  # no dip to silence
+    prog.on_run_ended("stopped", now)
+    prog.on_idle()
+    prog.tick(now + timedelta(seconds=0.5))
+    assert trainer[-1][:2] == ("play", "random") and senses[-1] == ("crossfade", 6.0) and len(senses) == 3
+    prog.override = None
+    prog.playing = prog.wanted(datetime(2026, 11, 25, 17, 59))  # as if the day had played on to its last slot
+    prog.tick(prog.playing.end - timedelta(seconds=29))
+    assert senses[-1] == ("fade", 0.0, 30.0)  # closing: the day's fade-out, to dark
 
 
 def test_pause_holds_everything_until_resume(tmp_path):

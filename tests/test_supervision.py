@@ -40,6 +40,10 @@ def gallery(tmp_path, mnist_root, classifier_file):
         assert code == 0, daemon.stderr[-20:]
 
 
+def image_brightness(daemon) -> float:
+    return json.loads(daemon.http_get("/status")[1])["children"]["image"]["heartbeat"].get("brightness", 0.0)
+
+
 def loads_torch(pid: int) -> bool:
     return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
 
@@ -68,6 +72,11 @@ def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery)
         assert [(e["role"], e["cause"]) for e in died] == [(role, "signal SIGKILL")]
         if role == "sound":
             recorder.connect_from("PortAudio")  # the new sound child is a new JACK client
+        if role == "image":  # it rejoins lit, mid-run (not black until the next run's fade-in)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and image_brightness(daemon) < 0.9:
+                time.sleep(0.5)
+            assert image_brightness(daemon) >= 0.9
     audio = recorder.record(2.0)
     assert (np.sqrt((audio ** 2).mean(axis=0)) > 1e-4).all()  # every speaker plays after it all
 

@@ -115,6 +115,25 @@ def test_blackout_is_black_and_fades_are_gradual(canvas, short_runs):
     assert director.brightness == pytest.approx(0.5)
 
 
+def test_a_crossfade_blends_one_runs_grid_into_the_next(canvas, short_runs):
+    healthy, random = recorded(short_runs, "healthy"), recorded(short_runs, "random")
+    director = director_with(healthy)
+    old = canvas.draw("passthrough", director).astype(float)
+    director.crossfade(4.0)
+    for frame in random:
+        director.on_frame(frame)
+    director.tick(0.01)
+    assert np.abs(canvas.draw("passthrough", director).astype(float) - old).mean() < 2  # no jump to the new grid
+    director.tick(2.0)
+    halfway = canvas.draw("passthrough", director).astype(float)
+    director.tick(2.0)
+    new = canvas.draw("passthrough", director).astype(float)
+    assert np.abs(old - new).mean() > 20  # two different pictures
+    assert np.abs(halfway - (old + new) / 2).mean() < 3  # halfway is half of each
+    director.on_frame(healthy[-1])  # after the crossfade, new grids show at once again
+    assert np.abs(canvas.draw("passthrough", director).astype(float) - old).mean() < 2
+
+
 def test_crop_and_rotation(canvas, short_runs):
     canvas_square = HeadlessCanvas(SHIPPED_SHADERS, 96, 96)
     try:

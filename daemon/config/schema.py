@@ -230,6 +230,7 @@ class Cycle(Section):
     order: Literal["cycle", "shuffle"] = Field("cycle", description="In turn, or a weighted shuffle per day.")
     weights: dict[str, float] = Field(default_factory=dict, description="Shuffle weights by preset; missing = 1.")
     gap_seconds: float = _float(0.0, 0.0, 3600.0, "Silence and black between runs.")
+    crossfade_seconds: float = _float(8.0, 0.0, 600.0, "With no gap: one run glides into the next over this long.")
 
 
 HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"

@@ -52,6 +52,7 @@ class Programme:
         self.playing: Want | None = None
         self.stopping_run = self.fading_out = False
         self.dark = True
+        self.lit = False  # the senses' level is up (last told to fade to 1, not since to 0)
         self.failures, self.retry_at = 0, datetime.min
         self.runs_started = 0
         state = self._load_state()
@@ -91,14 +92,30 @@ class Programme:
             return None
         return Want(f"slot {slot.start.isoformat()}", slot.preset, slot.end,
                     hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
-                    hours.fade_out_seconds if slot.last else audio.run_fade_out_seconds)
+                    hours.fade_out_seconds if slot.last else self._run_fade_out())
 
     def _back_to_back(self, now: datetime) -> Want:
         """The cycle's next preset for its whole duration, whatever the hours say."""
         audio, presets = self.config.audio, self.config.cycle.presets
         preset = presets[self.runs_started % len(presets)]
         end = now + timedelta(seconds=self.config.runs[preset].duration_seconds)
-        return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds, audio.run_fade_out_seconds)
+        last = self.runs_left is not None and self.runs_started + 1 >= self.runs_left
+        return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds,
+                    audio.run_fade_out_seconds if last else self._run_fade_out())
+
+    @property
+    def crossfading(self) -> bool:
+        """Runs that follow each other glide from one into the next (no gap, a crossfade time set)."""
+        cycle = self.config.cycle
+        return cycle.gap_seconds == 0 and cycle.crossfade_seconds > 0
+
+    def _run_fade_out(self) -> float:
+        """A run followed by another: no fade-out when they crossfade."""
+        return 0.0 if self.crossfading else self.config.audio.run_fade_out_seconds
+
+    def _fade(self, level: float, seconds: float) -> None:
+        self.send_senses("fade", level, seconds)
+        self.lit = level > 0
 
     # Each pass
 
@@ -108,25 +125,34 @@ class Programme:
         want = self.wanted(now)
         playing = self.playing
         if playing is not None and (want is None or want.key != playing.key):
-            self._end_run(SHORT_FADE_SECONDS if want is not None else playing.fade_out)
-        elif playing is not None and not self.fading_out and now >= playing.end - timedelta(seconds=playing.fade_out):
-            self.send_senses("fade", 0.0, playing.fade_out)  # the run's own fade-out, before its slot ends
+            if want is None:
+                self._end_run(playing.fade_out)
+            else:  # the next run now (a slot's end, an override, a skip): glide into it, or a quick fade
+                self._end_run(None if self.crossfading else SHORT_FADE_SECONDS)
+        elif playing is not None and not self.fading_out and playing.fade_out > 0 and \
+                now >= playing.end - timedelta(seconds=playing.fade_out):
+            self._fade(0.0, playing.fade_out)  # the run's own fade-out, before its slot ends
             self.fading_out = True
         if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at:
             seconds = max(1.0, (want.end - now).total_seconds())
             self.send_trainer("play", want.preset, seconds)
-            self.send_senses("fade", 1.0, want.fade_in)
+            if self.crossfading and self.lit:
+                self.send_senses("crossfade", self.config.cycle.crossfade_seconds)
+            else:
+                self._fade(1.0, want.fade_in)
             self.playing, self.trainer_idle, self.fading_out, self.dark = want, False, False, False
             self.runs_started += 1
             self.log.info("programme_playing", preset=want.preset, until=want.end.isoformat(timespec="seconds"),
                           why=want.key.split(" ")[0])
         if want is None and self.playing is None and not self.dark:
-            self.send_senses("fade", 0.0, self.config.hours.fade_out_seconds)
+            self._fade(0.0, self.config.hours.fade_out_seconds)
             self.dark = True
 
-    def _end_run(self, fade_seconds: float) -> None:
+    def _end_run(self, fade_seconds: float | None) -> None:
+        """Stop the trainer's run, fading the senses out over `fade_seconds` (None: they play on)."""
         if not self.stopping_run:
-            self.send_senses("fade", 0.0, fade_seconds)
+            if fade_seconds is not None:
+                self._fade(0.0, fade_seconds)
             self.send_trainer("stop_run")
             self.stopping_run = True
 

@@ -30,6 +30,10 @@ class Conductor:
         self.since_frame = 0.0
         self.idle = False
 
+    def crossfade(self, seconds: float) -> None:
+        """The next run follows without a fade: its parameters glide in from this run's over `seconds`."""
+        self.mapper.glide(seconds)
+
     def tick(self, seconds: float) -> None:
         self.since_frame += seconds
         if not self.idle and self.since_frame > self.audio.hold_seconds:

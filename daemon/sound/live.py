@@ -60,6 +60,10 @@ class LiveSound:
     def fade_to(self, level: float, seconds: float) -> None:
         self.engine.fade_to(level, seconds)
 
+    def crossfade(self, seconds: float) -> None:
+        with self.lock:
+            self.conductor.crossfade(seconds)
+
     def close(self) -> None:
         self.stopping.set()
         self.control.join(2)

@@ -134,8 +134,10 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     def handle(kind: str, payload: tuple) -> None:
         if kind == "frame":
             sound.on_frame(payload[0])
-        elif kind == "fade":
+        elif kind in ("fade", "rejoin"):
             sound.fade_to(*payload)
+        elif kind == "crossfade":
+            sound.crossfade(payload[0])
         elif kind == "stop":
             sound.fade_to(0.0, payload[0])
             stopping.wait(payload[0])
@@ -154,7 +156,7 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
 def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:
     from daemon.visuals.director import VisualDirector
     from daemon.visuals.errors import NoDisplay, NoGraphics
-    from daemon.visuals.projectors import Fade, ProjectorWall
+    from daemon.visuals.projectors import Crossfade, Fade, ProjectorWall
 
     video = loaded.config.video
     director = VisualDirector(loaded.config.mapping, video)
@@ -171,12 +173,17 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
             frames.put(payload[0])
         elif kind == "fade":
             frames.put(Fade(payload[0], video.fade_seconds))
+        elif kind == "rejoin":  # (re)started mid-programme: come up (or stay dark) quickly
+            frames.put(Fade(*payload))
+        elif kind == "crossfade":
+            frames.put(Crossfade(payload[0]))
         elif kind == "stop":
             frames.put(Fade(0.0, payload[0]))
             threading.Timer(payload[0], stop.set).start()
 
     def presented() -> dict:
-        return {"projectors": {o.index: o.presented for o in wall.outputs if o.window is not None}}
+        return {"projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
+                "brightness": round(director.brightness, 3)}
 
     beat = Heartbeat(link, progress=lambda: loops[0], status=presented)
     beat.start()

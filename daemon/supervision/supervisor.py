@@ -19,6 +19,7 @@ __all__ = ["Supervisor"]
 
 LOOP_SECONDS = 0.1
 SENSES = ("sound", "image")
+REJOIN_FADE_SECONDS = 2.0
 # Which children read which sections: after a reload, a child restarts only when one of its own changed.
 SECTIONS_OF = {
     "trainer": ("data", "compute", "streams", "logging", "runs"),
@@ -199,6 +200,8 @@ class Supervisor:
         elif kind == "ready":
             child.state = "playing"
             self.log.info(f"{child.role}_ready", pid=child.process.pid, **payload[0])
+            if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
+                child.send("rejoin", 1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS)
         elif kind == "quit":
             self.log.info("quit_asked", by=child.role, why=payload[0])
             self.quit_asked.set()
@@ -273,8 +276,8 @@ class Supervisor:
             self.osc.event(address, *arguments)
 
     def _to_senses(self, kind: str, *payload) -> None:
-        if kind == "fade":
-            self._tell_osc("/fade", *payload)
+        if kind in ("fade", "crossfade"):
+            self._tell_osc(f"/{kind}", *payload)
         for role in SENSES:
             if role in self.children:
                 self.children[role].send(kind, *payload)

@@ -46,6 +46,11 @@ class VisualDirector:
         distance = abs(self.fade_goal - self.fade)
         self.fade_rate = distance / seconds if seconds > 0 else math.inf
 
+    def crossfade(self, seconds: float) -> None:
+        """The next run follows without a fade: uniforms glide and the pictures blend into it over `seconds`."""
+        self.mapper.glide(seconds)
+        self.inputs.crossfade(seconds)
+
     def blackout(self) -> None:
         self.fade = self.fade_goal = 0.0
 
@@ -56,6 +61,7 @@ class VisualDirector:
             self.mapper.drift_to(IDLE, self.video.idle_drift_seconds)
             self.idle = True
         self.values = self.mapper.advance(seconds)
+        self.inputs.tick(seconds)
         step = self.fade_rate * seconds
         self.fade = self.fade_goal if abs(self.fade_goal - self.fade) <= step else \
             self.fade + math.copysign(step, self.fade_goal - self.fade)

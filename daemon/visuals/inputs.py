@@ -36,14 +36,45 @@ class PictureInputs:
     `lanes` is float32 (streams, history_steps + 1): columns 0…history−1 hold each stream's values,
     oldest first, normalised 0–1 by the range it has spanned this run; the last column holds the
     latest raw value (the numerals). Streams not measured yet read 0.
+
+    `crossfade(seconds)` blends the pictures shown from the ones of that moment into whatever
+    arrives next, as `tick()` advances time (a run that follows another without a fade).
     """
 
     def __init__(self, history_steps: int):
         self.names = stream_names()
         self.history_steps = history_steps
         self.grid = self.insides = BLANK
+        self.latest = {"samples": BLANK, "inside": BLANK}
+        self.blend_from: dict[str, np.ndarray] = {}
+        self.blend_seconds = self.blend_done = 0.0
         self.versions = {"samples": next(_versions), "inside": next(_versions), "lanes": next(_versions)}
         self.reset()
+
+    def crossfade(self, seconds: float) -> None:
+        self.blend_from = {"samples": self.grid, "inside": self.insides} if seconds > 0 else {}
+        self.blend_seconds, self.blend_done = seconds, 0.0
+
+    def tick(self, seconds: float) -> None:
+        """Advance a crossfade: the pictures shown are the old ones mixed with the latest."""
+        if not self.blend_from:
+            return
+        self.blend_done += seconds
+        mix = min(1.0, self.blend_done / self.blend_seconds)
+        for name in ("samples", "inside"):
+            old, new = self.blend_from[name], self.latest[name]
+            shown = new if mix >= 1.0 or old.shape != new.shape else \
+                (old * (1.0 - mix) + new * mix).astype(np.uint8)
+            self._show(name, shown)
+        if mix >= 1.0:
+            self.blend_from = {}
+
+    def _show(self, name: str, picture: np.ndarray) -> None:
+        if name == "samples":
+            self.grid = picture
+        else:
+            self.insides = picture
+        self.versions[name] = next(_versions)
 
     def reset(self) -> None:
         """A new run: history and ranges start again; the last pictures stay until new ones come."""
@@ -53,12 +84,12 @@ class PictureInputs:
         self.versions["lanes"] = next(_versions)
 
     def on_frame(self, frame: MetricFrame) -> None:
-        if frame.grid is not None:
-            self.grid = with_smear(frame.grid)
-            self.versions["samples"] = next(_versions)
-        if frame.insides is not None:
-            self.insides = frame.insides
-            self.versions["inside"] = next(_versions)
+        for name, picture in (("samples", None if frame.grid is None else with_smear(frame.grid)),
+                              ("inside", frame.insides)):
+            if picture is not None:
+                self.latest[name] = picture
+                if not self.blend_from:  # while blending, tick() shows the mix
+                    self._show(name, picture)
         streams = frame.streams()
         raw = np.array([streams.get(name, math.nan) for name in self.names], np.float64)
         known = np.isfinite(raw)

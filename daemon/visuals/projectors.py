@@ -30,7 +30,7 @@ from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
 
-__all__ = ["Fade", "ProjectorWall", "describe_monitors"]
+__all__ = ["Crossfade", "Fade", "ProjectorWall", "describe_monitors"]
 RELOAD_POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 10.0
 PREVIEW_ROW_PIXELS = 1800  # the preview windows share a row this wide (a laptop screen)
@@ -52,6 +52,13 @@ class Fade:
     """Put on the frame queue to fade the image: to 0 (black) at a run's end, to 1 at its start."""
 
     level: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Crossfade:
+    """Put on the frame queue when the next run follows without a fade: the image glides into it."""
+
     seconds: float
 
 
@@ -271,6 +278,8 @@ class ProjectorWall:
                 return
             if isinstance(item, Fade):
                 self.director.fade_to(item.level, item.seconds)
+            elif isinstance(item, Crossfade):
+                self.director.crossfade(item.seconds)
             elif isinstance(item, MetricFrame):
                 self.director.on_frame(item)
 
