@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     command("runs", _runs, "List recorded runs.")
 
     play = command("play", _play, "Play a recorded run's sound in real time on the configured device.")
-    play.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    _recording_arguments(play)
     play.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
     play.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
 
@@ -106,13 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     speakers.add_argument("--rounds", type=int, default=1)
 
     render = command("render-audio", _render_audio, "Render a recorded run's sound to a multichannel WAV.")
-    render.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    _recording_arguments(render)
     render.add_argument("--out", type=Path, required=True, help="the WAV file to write (24-bit)")
     render.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
     render.add_argument("--downmix", type=Path, default=None, help="also write a stereo preview WAV here")
 
     show = command("show", _show, "Show a recorded run's image on the projectors, in real time.")
-    show.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    _recording_arguments(show)
     show.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
     show.add_argument("--windowed", action="store_true", help="ordinary windows instead of fullscreen projectors")
 
@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     pattern.add_argument("--seconds", type=float, default=60.0, help="how long (Ctrl-C ends it sooner)")
 
     footage = command("render-video", _render_video, "Render a recorded run's image to an MP4 or PNG frames.")
-    footage.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    _recording_arguments(footage)
     footage.add_argument("--out", type=Path, required=True, help="FILE.mp4 (H.264), or a folder for PNG frames")
     footage.add_argument("--width", type=int, default=1280, help="width of each scene in pixels")
     footage.add_argument("--height", type=int, default=720, help="height in pixels")
@@ -130,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
                          help="a scene to render (repeat for several side by side; default: every projector's)")
     footage.add_argument("--seconds", type=float, default=None, help="only the first SECONDS")
     return parser
+
+
+def _recording_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
+    parser.add_argument("--run-seconds", default=None, metavar="SECONDS|preset",
+                        help="re-time the run to last this long (steps evenly spread), or 'preset' for its "
+                             "preset's duration_seconds: a flat-out trial at the gallery's pace")
 
 
 def _load(args) -> configuration.LoadedConfig:
@@ -313,25 +320,40 @@ def _runs(args) -> int:
     return 0
 
 
-def _find_recording(loaded, name: str):
+def _load_recording(args):
+    """(config, the recording args name, re-timed as --run-seconds says), or None after saying what is wrong."""
     from daemon.recording.reader import Recording
 
-    for candidate in (Path(name), loaded.recordings_path / name):
-        if (candidate / "frames.jsonl").is_file():
-            return Recording(candidate)
-    print(f"twos-and-sevens: no recording at {name} or {loaded.recordings_path / name} "
-          f"(`twos-and-sevens runs` lists them)", file=sys.stderr)
-    return None
+    loaded = _load(args)
+    name = args.recording
+    found = next((Recording(c) for c in (Path(name), loaded.recordings_path / name) if (c / "frames.jsonl").is_file()),
+                 None)
+    if found is None:
+        print(f"twos-and-sevens: no recording at {name} or {loaded.recordings_path / name} "
+              f"(`twos-and-sevens runs` lists them)", file=sys.stderr)
+        return None
+    pace = args.run_seconds
+    if pace is None:
+        return loaded, found
+    try:
+        seconds = float(found.summary()["settings"]["duration_seconds"]) if pace == "preset" else float(pace)
+    except (KeyError, TypeError, ValueError):
+        seconds = None
+    if seconds is None or not 0 < seconds <= 86_400:
+        print(f"twos-and-sevens: --run-seconds {pace}: give seconds (above 0, at most 86400), or 'preset' for a "
+              f"recording whose summary.json names its preset's duration", file=sys.stderr)
+        return None
+    return loaded, found.at_pace(seconds)
 
 
 def _play(args) -> int:
     from daemon.sound.live import LiveSound
     from daemon.streams import Replay
 
-    loaded = _load(args)
-    recording = _find_recording(loaded, args.recording)
-    if recording is None:
+    found = _load_recording(args)
+    if found is None:
         return EXIT_DATA
+    loaded, recording = found
     stop = _stop_on_signals()
     audio = loaded.config.audio
     sound = LiveSound(loaded, args.channels)
@@ -382,10 +404,10 @@ def _speaker_test(args) -> int:
 def _render_audio(args) -> int:
     from daemon.sound.render import render_recording
 
-    loaded = _load(args)
-    recording = _find_recording(loaded, args.recording)
-    if recording is None:
+    found = _load_recording(args)
+    if found is None:
         return EXIT_DATA
+    loaded, recording = found
     channels = args.channels or loaded.config.audio.channels
     if not 1 <= channels <= 32:
         print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
@@ -403,10 +425,10 @@ def _show(args) -> int:
     from daemon.visuals.director import VisualDirector
     from daemon.visuals.projectors import Fade, ProjectorWall
 
-    loaded = _load(args)
-    recording = _find_recording(loaded, args.recording)
-    if recording is None:
+    found = _load_recording(args)
+    if found is None:
         return EXIT_DATA
+    loaded, recording = found
     video = loaded.config.video
     stop = _stop_on_signals()
     director = VisualDirector(loaded.config.mapping, video)
@@ -454,10 +476,10 @@ def _projector_test(args) -> int:
 def _render_video(args) -> int:
     from daemon.visuals.video import render_video
 
-    loaded = _load(args)
-    recording = _find_recording(loaded, args.recording)
-    if recording is None:
+    found = _load_recording(args)
+    if found is None:
         return EXIT_DATA
+    loaded, recording = found
     scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
     known = {p.stem for p in loaded.shaders_path.glob("*.frag")}
     unknown = [scene for scene in scenes if scene not in known]

@@ -33,6 +33,10 @@ def test_live_run_records_frames_grids_and_summary(loaded):
     grids = [f.step for f in replayed if f.grid is not None]
     assert grids == [1, 25, 30]
     assert (replayed[-1].grid == live[-1].grid).all()
+    # At the gallery's pace: a flat-out trial re-timed to its preset's duration, steps evenly spread.
+    paced = list(recording.at_pace(loaded.config.runs["healthy"].duration_seconds).frames(with_grids=False))
+    assert [f.elapsed_seconds for f in paced] == pytest.approx([k / 30 * 240.0 for k in range(1, 31)])
+    assert paced[-1].streams() == pytest.approx(live[-1].streams(), nan_ok=True)
     assert [f.step for f in replayed if f.insides is not None] == grids
     assert (replayed[-1].insides == live[-1].insides).all()
     summary = recording.summary()

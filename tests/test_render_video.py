@@ -44,7 +44,7 @@ def test_the_regimes_look_different(short_runs):
     """
     kept, repetition = {}, {}
     for preset, run in short_runs.items():
-        recording = Recording(run.folder)
+        recording = Recording(run.folder).at_pace(12.0)  # not the flat-out times: they vary with the machine
         frames = list(recording.frames())
         grid = next(f.grid for f in reversed(frames) if f.grid is not None)
         end = frames[-1].elapsed_seconds

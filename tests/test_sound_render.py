@@ -14,6 +14,7 @@ from daemon.testing import render_audio
 from tests.conftest import run_cli
 
 SR = 48_000
+RUN_SECONDS = 12.0  # past the run fade-in (5 s), with 4 s of each run's late state to measure
 
 
 def spectra(samples: np.ndarray, seconds: float = 4.0) -> np.ndarray:
@@ -40,13 +41,14 @@ def spectral_steadiness(samples: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def renders(short_runs):
-    """Each regime's run as 8 channels, up to the end of its training (the fade-out not included)."""
-    result = {}
-    for preset, run in short_runs.items():
-        recording = Recording(run.folder)
-        end = list(recording.frames(with_grids=False))[-1].elapsed_seconds
-        result[preset] = render_audio(recording, run.loaded, 8, seconds=max(end, 5.0))
-    return result
+    """Each regime's run as 8 channels, up to the end of its training (the fade-out not included).
+
+    The flat-out runs are re-timed to RUN_SECONDS each: recorded times depend on how fast the
+    machine trains (a 50-step random run lasted 5 s on one machine, 1.4 s on another, inside the
+    5 s fade-in), so the renders must not.
+    """
+    return {preset: render_audio(Recording(run.folder).at_pace(RUN_SECONDS), run.loaded, 8, seconds=RUN_SECONDS)
+            for preset, run in short_runs.items()}
 
 
 def test_every_channel_plays_and_channels_differ(renders):
@@ -85,7 +87,7 @@ def test_a_deliberately_hot_mapping_never_passes_the_ceiling(short_runs):
                               ("sound.grains.level", 1.0), ("sound.overdrive.drive", 0.99)]]
     audio = loaded.config.audio.model_copy(update={"max_gain_db": 12.0, "ceiling_dbfs": -6.0})
     config = loaded.config.model_copy(update={"mapping": hot, "audio": audio})
-    samples = render_audio(Recording(run.folder), dataclasses.replace(loaded, config=config), 4)
+    samples = render_audio(Recording(run.folder).at_pace(RUN_SECONDS), dataclasses.replace(loaded, config=config), 4)
     peak = np.abs(samples).max()
     assert peak <= db_to_gain(-6.0) + 1e-6
     assert peak > 0.9 * db_to_gain(-6.0)  # the mapping really was hot: the limiter worked for it
@@ -108,6 +110,21 @@ def test_render_audio_command_is_byte_identical_and_writes_a_stereo_preview(shor
     assert stereo.shape == (len(four), 2)
     assert np.abs(stereo).max() <= db_to_gain(run.loaded.config.audio.ceiling_dbfs) + 1e-4
     assert np.sqrt((stereo**2).mean(axis=0)).min() > 1e-3 and np.abs(stereo[:, 0] - stereo[:, 1]).max() > 1e-3
+
+
+def test_render_audio_re_times_a_flat_out_run_and_refuses_a_bad_pace(short_runs, tmp_path):
+    import soundfile
+
+    run = short_runs["random"]
+    out = tmp_path / "paced.wav"
+    result = run_cli("render-audio", str(run.folder), "--out", str(out), "--channels", "2", "--run-seconds", "3",
+                     "--config", run.loaded.source)
+    assert result.returncode == 0, result.stderr
+    audio = run.loaded.config.audio  # the run, its fade-out, a second of tail
+    assert soundfile.info(str(out)).duration == pytest.approx(3 + audio.run_fade_out_seconds + 1, abs=0.03)
+    bad = run_cli("render-audio", str(run.folder), "--out", str(out), "--run-seconds", "fast",
+                  "--config", run.loaded.source)
+    assert bad.returncode == 3 and "--run-seconds fast" in bad.stderr and "'preset'" in bad.stderr
 
 
 def test_the_artists_drone_recording_sounds_in_the_drone_layer(short_runs, tmp_path):

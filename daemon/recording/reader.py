@@ -19,9 +19,18 @@ __all__ = ["Recording", "list_recordings"]
 
 @dataclass(frozen=True)
 class Recording:
-    """One recorded run on disk."""
+    """One recorded run on disk.
+
+    With `run_seconds`, its frames are re-timed as if the run had lasted that long, steps evenly
+    spread (step k of n at k/n × run_seconds): a flat-out trial played or rendered at the pace
+    the gallery gives it (its preset's duration_seconds), or at any other. `at_pace()` makes one.
+    """
 
     folder: Path
+    run_seconds: float | None = None
+
+    def at_pace(self, run_seconds: float | None) -> "Recording":
+        return Recording(self.folder, run_seconds)
 
     @property
     def run_id(self) -> str:
@@ -47,6 +56,8 @@ class Recording:
         for record in self.records():
             names = {picture: record.pop(f"{picture}_png", None) for picture in PICTURE_FOLDERS}
             pictures = {p: self._picture(name) for p, name in names.items() if name} if with_grids else {}
+            if self.run_seconds is not None and record.get("steps_total"):
+                record["elapsed_seconds"] = record["step"] / record["steps_total"] * self.run_seconds
             yield MetricFrame.from_record(record, **pictures)
 
     def _picture(self, name: str) -> np.ndarray | None:
