@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,9 +74,12 @@ class Instrument:
 
     def start(
         self, preset_name: str, seed: int | None = None, steps: int | None = None, flat_out: bool = False,
-        duration_seconds: float | None = None,
+        duration_seconds: float | None = None, wait: Callable[[float], None] = time.sleep,
     ) -> "LiveRun":
-        """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override)."""
+        """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override).
+
+        `wait(seconds)` holds a paced step; one that returns early (the run is to end) lets it go at once.
+        """
         config = self.loaded.config
         preset = config.runs[preset_name]
         seed = seed if seed is not None else (preset.seed or secrets.randbelow(2**31 - 2) + 1)
@@ -86,7 +89,7 @@ class Instrument:
         trainer = GanTrainer(spec, self.data, self.device, config.streams, self.classifier)
         # Scale the duration with a shortened run, so --steps keeps the preset's pace.
         duration = duration_seconds or preset.duration_seconds * spec.steps / preset.steps
-        pacer = None if flat_out else Pacer(duration, spec.steps)
+        pacer = None if flat_out else Pacer(duration, spec.steps, sleep=wait)
         return LiveRun(spec, trainer, Recorder(root, spec, str(self.device)), pacer, self.loaded)
 
 

@@ -163,9 +163,11 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
 
 
 def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path, mnist_root, classifier_file):
-    # Day-long slots: the restart cannot fall across a slot boundary (except at midnight).
+    # Day-long slots: the restart cannot fall across a slot boundary (except at midnight). Ten steps
+    # in a slot of hours: the trainer waits minutes between steps, and must still go at once.
     loaded = config_for(tmp_path, mnist_root, classifier_file,
-                        SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0"))
+                        SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0")
+                        .replace("steps = 3000", "steps = 10"))
     env = {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
     first = RunningDaemon(loaded.source, env)
     try:

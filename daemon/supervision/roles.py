@@ -11,6 +11,7 @@ import itertools
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from daemon.config import LoadedConfig
@@ -62,11 +63,20 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
     from daemon.runs import Instrument
 
     commands: queue.Queue = queue.Queue()
+    ending = threading.Event()  # the current run is to end (stop_run, stop): a paced wait gives way
 
     def handle(kind: str, payload: tuple) -> None:
         if kind == "stop":
             stop.set()
+        if kind in ("stop", "stop_run"):
+            ending.set()
         commands.put((kind, payload))
+
+    def wait(seconds: float) -> None:
+        """A paced run's wait between steps (28 s for a day-long slot), cut short by a stop or SIGTERM."""
+        deadline = time.monotonic() + seconds
+        while not (stop.is_set() or ending.is_set()) and (left := deadline - time.monotonic()) > 0:
+            stop.wait(min(left, 0.2))
 
     _listen(link, stop, handle)
     # Alive while the process runs (training may sit in one long step or the classifier's first
@@ -81,15 +91,16 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
         except queue.Empty:
             continue
         if kind == "play":
-            _play_run(instrument, link, commands, stop, *payload, flat_out=options.get("flat_out", False))
+            ending.clear()
+            _play_run(instrument, link, commands, stop, *payload, flat_out=options.get("flat_out", False), wait=wait)
             link.send("idle")
     return 0
 
 
 def _play_run(instrument, link: Link, commands: queue.Queue, stop: threading.Event, preset: str, seconds: float,
-              flat_out: bool) -> None:
+              flat_out: bool, wait: Callable[[float], None]) -> None:
     """One run, its frames to the supervisor, until it completes or a command ends it."""
-    run = instrument.start(preset, flat_out=flat_out, duration_seconds=seconds)
+    run = instrument.start(preset, flat_out=flat_out, duration_seconds=seconds, wait=wait)
     frames = iter(run)
     link.send("run_started", {"run_id": run.spec.run_id, "preset": preset, "seconds": seconds})
     paused, status = False, "completed"
