@@ -13,7 +13,8 @@ from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.metrics import MetricFrame
 
 __all__ = [
-    "JackRecorder", "RunningDaemon", "close_window", "config_for", "jack_dummy_server", "render_audio", "set_monitor", "train_frames",
+    "JackRecorder", "RunningDaemon", "close_window", "config_for", "jack_dummy_server", "render_audio", "set_monitor",
+    "train_frames",
     "xorg_dummy_server", "xvfb_server",
 ]
 

@@ -138,7 +138,8 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
     extra = SHORT_CYCLE.replace("port = 0", 'port = 0\ntoken = "s3cret"').replace(
         "unavailable_retry_seconds = 2.0", "unavailable_retry_seconds = 120.0")  # no retry mid-test
     loaded = config_for(tmp_path, mnist_root, classifier_file, extra)
-    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""})
+    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
+                                           "DISPLAY": ""})
     try:
         daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
         daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")

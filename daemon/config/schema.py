@@ -112,7 +112,9 @@ class Osc(Section):
     enabled: bool = Field(False, description="Send every stream and run event as OSC over UDP.")
     targets: list[str] = Field(default_factory=lambda: ["127.0.0.1:9000"], max_length=32,
                                description='Where to: "host:port" each ("[::1]:9000" for IPv6).')
-    prefix: str = Field("/twos-and-sevens", pattern=OSC_PREFIX_PATTERN, description='"/name" or "/name/more" (letters, digits, _ - . between the slashes): the start of every address.')
+    prefix: str = Field("/twos-and-sevens", pattern=OSC_PREFIX_PATTERN,
+                        description='"/name" or "/name/more" (letters, digits, _ - . between the slashes): '
+                                    'the start of every address.')
 
     @field_validator("targets")
     @classmethod
@@ -237,7 +239,8 @@ HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 
 
 def _hours(default: str) -> str:
-    return Field(default, pattern=HOURS_PATTERN, description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).')
+    return Field(default, pattern=HOURS_PATTERN,
+                 description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).')
 
 
 class Hours(Section):

@@ -14,7 +14,9 @@ from daemon.logs import get_logger
 if TYPE_CHECKING:  # torch loads with the images: the supervisor checks the files without it
     import torch
 
-__all__ = ["MnistMissing", "MnistCorrupt", "MnistImages", "check_files", "ensure_mnist", "fetch", "load_images", "raw_folder"]
+__all__ = [
+    "MnistMissing", "MnistCorrupt", "MnistImages", "check_files", "ensure_mnist", "fetch", "load_images", "raw_folder",
+]
 
 # (file name, idx magic number, item count, bytes per item): the four files torchvision reads.
 EXPECTED = {
