@@ -70,6 +70,9 @@ for index in range(int(sys.argv[3])):
     log.info("filler", index=index, padding="x" * 300)
     if owner and index % 50 == 0:
         rotate_log_file_if_due()
+while owner and not Path(sys.argv[1] + ".done").exists():  # as the supervisor does, while its children write
+    rotate_log_file_if_due()
+    time.sleep(0.01)
 """
 
 
@@ -77,10 +80,12 @@ def test_processes_sharing_a_log_file_lose_no_line_while_one_rotates_it(tmp_path
     """The supervisor (owner) and two children append to one file at once; only the owner rotates."""
     log_file = tmp_path / "installation.log"
     lines = 6000  # 3 × ~2.3 MB: several rotations while all three write
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), role, str(lines)], cwd=REPO)
-               for role in ("owner", "child-a", "child-b")]
-    assert [w.wait(120) for w in writers] == [0, 0, 0]
-    files = sorted(tmp_path.glob("installation.log*"))
+    owner, *children = [subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), role, str(lines)], cwd=REPO)
+                        for role in ("owner", "child-a", "child-b")]
+    assert [child.wait(120) for child in children] == [0, 0]
+    (tmp_path / "installation.log.done").touch()
+    assert owner.wait(30) == 0
+    files = sorted(p for p in tmp_path.glob("installation.log*") if p.suffix != ".done")
     assert len(files) >= 5, [f.name for f in files]
     seen: dict[str, set] = {"owner": set(), "child-a": set(), "child-b": set()}
     for path in files:
