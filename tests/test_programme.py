@@ -100,6 +100,19 @@ def test_consecutive_runs_and_an_override_crossfade_and_only_closing_fades_to_da
     assert senses[-1] == ("fade", 0.0, 30.0)  # closing: the day's fade-out, to dark
 
 
+def test_a_run_that_completes_just_before_its_slot_ends_is_not_started_again(tmp_path):
+    prog, trainer, senses = programme(tmp_path)
+    now = datetime(2026, 11, 25, 12, 0)
+    prog.tick(now)
+    slot_end = prog.playing.end
+    prog.on_run_ended("completed", slot_end - timedelta(seconds=0.2))  # pacing ends it a step early
+    prog.on_idle()
+    prog.tick(slot_end - timedelta(seconds=0.1))
+    assert len(trainer) == 1  # no 0.1-second run of the same slot
+    prog.tick(slot_end + timedelta(seconds=0.05))
+    assert trainer[-1][:2] == ("play", prog.plan.at(slot_end).preset) and senses[-1][0] == "crossfade"
+
+
 def test_pause_holds_everything_until_resume(tmp_path):
     prog, trainer, _ = programme(tmp_path)
     now = datetime(2026, 11, 25, 12, 0)

@@ -16,6 +16,9 @@ __all__ = ["Programme", "Want"]
 
 FAILURE_BACKOFF_MAX_SECONDS = 60.0
 SHORT_FADE_SECONDS = 1.0
+# A run finishes a step's length before its slot ends (pacing fills the time it was given): do not
+# start another of the same slot for what is left; the senses hold until the next slot's run.
+LEAST_RUN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,10 @@ class Programme:
                 now >= playing.end - timedelta(seconds=playing.fade_out):
             self._fade(0.0, playing.fade_out)  # the run's own fade-out, before its slot ends
             self.fading_out = True
-        if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at:
-            seconds = max(1.0, (want.end - now).total_seconds())
+        left = (want.end - now).total_seconds() if want is not None else 0.0
+        if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at and \
+                left >= LEAST_RUN_SECONDS:
+            seconds = left
             self.send_trainer("play", want.preset, seconds)
             if self.crossfading and self.lit:
                 self.send_senses("crossfade", self.config.cycle.crossfade_seconds)
