@@ -55,6 +55,16 @@ def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery)
     # Only the trainer carries torch (~0.5 GB each, a second more per restart): frames travel without it.
     assert loads_torch(daemon.pid("trainer"))
     assert not any(loads_torch(pid) for pid in (daemon.process.pid, daemon.pid("sound"), daemon.pid("image")))
+    # Each sense reports how late frames reach it (benchmarks/frame_delay.py measures it; here: it is reported).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(
+            "frame_delay_ms" in child["heartbeat"] for role, child in
+            json.loads(daemon.http_get("/status")[1])["children"].items() if role != "trainer"):
+        time.sleep(0.3)
+    delays = {role: child["heartbeat"]["frame_delay_ms"]
+              for role, child in json.loads(daemon.http_get("/status")[1])["children"].items() if role != "trainer"}
+    assert all(d["frames"] > 0 and 0 <= d["mean"] <= d["max"] for d in delays.values()), delays
+    assert 'twos_and_sevens_frame_delay_seconds{role="sound"}' in daemon.http_get("/metrics")[1]
     for role in ("trainer", "sound", "image"):
         others = {r: daemon.pid(r) for r in ("trainer", "sound", "image") if r != role}
         victim, count = daemon.pid(role), len(daemon.events)

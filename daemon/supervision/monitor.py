@@ -32,6 +32,13 @@ class _StatusCollector:
             restarts.add_metric([role], child["restarts"])
         yield up
         yield restarts
+        delay = GaugeMetricFamily("twos_and_sevens_frame_delay_seconds",
+                                  "Worst delay from a training step's end to its frame reaching the child, last second",
+                                  labels=["role"])
+        for role, child in status["children"].items():
+            if "frame_delay_ms" in child["heartbeat"]:
+                delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
+        yield delay
         yield CounterMetricFamily("twos_and_sevens_frames", "Frames carried from the trainer", value=status["frames"])
         yield GaugeMetricFamily("twos_and_sevens_uptime_seconds", "Seconds since the supervisor started",
                                 value=status["uptime_seconds"])

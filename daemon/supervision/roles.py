@@ -41,6 +41,35 @@ class Heartbeat(threading.Thread):
             last = mark
 
 
+class FrameDelay:
+    """How late frames reach this child: wall clock on arrival minus the step's end (same machine, same clock).
+
+    `report()` gives the mean and worst delay in milliseconds since the last report (each heartbeat).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.total = self.worst = 0.0
+        self.count = 0
+
+    def arrived(self, frame) -> None:
+        delay = time.time() - frame.time_unix_seconds
+        with self.lock:
+            self.total += delay
+            self.worst = max(self.worst, delay)
+            self.count += 1
+
+    def report(self) -> dict:
+        with self.lock:
+            if not self.count:
+                return {}
+            report = {"frame_delay_ms": {"mean": round(1000 * self.total / self.count, 2),
+                                         "max": round(1000 * self.worst, 2), "frames": self.count}}
+            self.total = self.worst = 0.0
+            self.count = 0
+        return report
+
+
 def _listen(link: Link, stop: threading.Event, handle: Callable[[str, tuple], None]) -> threading.Thread:
     """Read the supervisor's messages in a thread; `stop` is set when it says so or goes away."""
 
@@ -141,9 +170,11 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
         link.send("unavailable", str(exc))
         return EXIT_UNAVAILABLE
     stopping = threading.Event()
+    delay = FrameDelay()
 
     def handle(kind: str, payload: tuple) -> None:
         if kind == "frame":
+            delay.arrived(payload[0])
             sound.on_frame(payload[0])
         elif kind in ("fade", "rejoin"):
             sound.fade_to(*payload)
@@ -154,7 +185,8 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
             stopping.wait(payload[0])
             stop.set()
 
-    beat = Heartbeat(link, progress=sound.output.progress, status=lambda: {"underflows": sound.underflows})
+    beat = Heartbeat(link, progress=sound.output.progress,
+                     status=lambda: {"underflows": sound.underflows, **delay.report()})
     beat.start()
     _listen(link, stop, handle)
     link.send("ready", {"route": loaded.config.audio.route, "channels": sound.channels})
@@ -178,9 +210,11 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
         return EXIT_UNAVAILABLE
     frames: queue.Queue = queue.Queue()
     loops = [0]
+    delay = FrameDelay()  # to the image child's door; the render loop takes it up within a frame period
 
     def handle(kind: str, payload: tuple) -> None:
         if kind == "frame":
+            delay.arrived(payload[0])
             frames.put(payload[0])
         elif kind == "fade":
             frames.put(Fade(payload[0], video.fade_seconds))
@@ -194,7 +228,7 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
 
     def presented() -> dict:
         return {"projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
-                "brightness": round(director.brightness, 3)}
+                "brightness": round(director.brightness, 3), **delay.report()}
 
     beat = Heartbeat(link, progress=lambda: loops[0], status=presented)
     beat.start()
