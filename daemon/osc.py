@@ -6,6 +6,7 @@ import math
 import queue
 import socket
 import threading
+import time
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -122,8 +123,6 @@ class _Targets:
         self.complaints: set = set()
 
     def resolved(self) -> list[tuple[int, tuple]]:
-        import time
-
         now = time.monotonic()
         for spec in self.specs:
             if spec in self.addresses or self.retry_at.get(spec, 0.0) > now:

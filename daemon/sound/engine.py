@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from daemon.config.schema import Audio, Space
 from daemon.logs import get_logger
 from daemon.sound.glitch import Clicks, Crusher, Stutter
