@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.soak import REPO, config_text  # noqa: E402
-from daemon.testing import jack_dummy_server, xvfb_server  # noqa: E402
+from benchmarks.soak import config_text  # noqa: E402
+from daemon.testing import RunningDaemon, jack_dummy_server, xvfb_server  # noqa: E402
 
 
 def main() -> None:
@@ -37,33 +33,22 @@ def main() -> None:
             xvfb_server(640, 360) as display:
         folder = Path(scratch)
         (folder / "installation.toml").write_text(config_text(folder, 60.0))
-        log = (folder / "daemon.log").open("w")
-        command = [sys.executable, "-m", "daemon", "run", "--config", str(folder / "installation.toml")]
-        daemon = subprocess.Popen(command, cwd=REPO, env={**os.environ, **jack, **display}, stdout=log,
-                                  stderr=subprocess.DEVNULL)
+        daemon = RunningDaemon(str(folder / "installation.toml"), {**jack, **display})
         seen: dict[str, list[dict]] = {"sound": [], "image": []}
         frames: list[tuple[float, int]] = []
         try:
-            port = None
-            deadline = time.monotonic() + 180
-            while port is None and time.monotonic() < deadline:
-                time.sleep(1)
-                events = [json.loads(line) for line in (folder / "daemon.log").read_text().splitlines()
-                          if line.startswith("{")]
-                port = next((e["port"] for e in events if e["event"] == "http_listening"), None)
+            daemon.wait_for(lambda e: e["event"] == "installation_ready", 180, "installation_ready")
             started = time.monotonic()
             while time.monotonic() - started < args.seconds:
                 time.sleep(1)
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10) as response:
-                    status = json.load(response)
+                status = json.loads(daemon.http_get("/status")[1])
                 frames.append((time.monotonic(), status["frames"]))
                 for role, reports in seen.items():
                     report = status["children"][role]["heartbeat"].get("frame_delay_ms")
                     if report and (not reports or report != reports[-1]):
                         reports.append(report)
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(60)
+            daemon.stop()
     moving = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(frames, frames[1:]) if b[1] > a[1]]
     period_ms = 1000 / statistics.median(moving) if moving else float("nan")
     print(f"trainer step period (the baseline): {period_ms:.1f} ms ({statistics.median(moving):.1f} frames/s)")
