@@ -29,8 +29,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=90.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tas-delay-") as scratch, jack_dummy_server(8) as jack, \
-            xvfb_server(640, 360) as display:
+    with (
+        tempfile.TemporaryDirectory(prefix="tas-delay-") as scratch,
+        jack_dummy_server(8) as jack,
+        xvfb_server(640, 360) as display,
+    ):
         folder = Path(scratch)
         (folder / "installation.toml").write_text(config_text(folder, 60.0))
         daemon = RunningDaemon(str(folder / "installation.toml"), {**jack, **display})
@@ -57,10 +60,12 @@ def main() -> None:
             print(f"{role}: no frames reported")
             continue
         means, worsts = [r["mean"] for r in reports], [r["max"] for r in reports]
-        print(f"{role}: {sum(r['frames'] for r in reports)} frames in {len(reports)} heartbeats — mean delay "
-              f"median {statistics.median(means):.2f} ms; worst per second: median "
-              f"{statistics.median(worsts):.2f} ms, max {max(worsts):.2f} ms "
-              f"({max(worsts) / period_ms:.2f}× the step period; goal ≤ 50 ms)")
+        print(
+            f"{role}: {sum(r['frames'] for r in reports)} frames in {len(reports)} heartbeats — mean delay "
+            f"median {statistics.median(means):.2f} ms; worst per second: median "
+            f"{statistics.median(worsts):.2f} ms, max {max(worsts):.2f} ms "
+            f"({max(worsts) / period_ms:.2f}× the step period; goal ≤ 50 ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ class BareLoop:
         n, g, d = self.preset.batch_size, self.g, self.d
         fake = g(torch.randn(n, self.preset.latent_size, generator=self.rng))
         real_logits, fake_logits = d(self.data.batch(n, self.rng)), d(fake.detach())
-        loss_d = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
-            F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        loss_d = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -103,15 +104,19 @@ def main() -> None:
         full.recorder.close()
     b = args.block_steps / statistics.median(bare_times)
     f = args.block_steps / statistics.median(full_times)
-    print(f"threads {args.threads}, batch {preset.batch_size}, {args.blocks} alternating blocks of "
-          f"{args.block_steps} steps each; cadences: samples every {loaded.config.streams.sample_metrics_every_steps}, "
-          f"classifier every {loaded.config.streams.classifier_every_steps}, grid every "
-          f"{loaded.config.streams.grid_every_steps} steps")
+    print(
+        f"threads {args.threads}, batch {preset.batch_size}, {args.blocks} alternating blocks of "
+        f"{args.block_steps} steps each; cadences: samples every {loaded.config.streams.sample_metrics_every_steps}, "
+        f"classifier every {loaded.config.streams.classifier_every_steps}, grid every "
+        f"{loaded.config.streams.grid_every_steps} steps"
+    )
     print(f"bare loop       {b:6.2f} steps/s (median block)")
     print(f"streams+record  {f:6.2f} steps/s (median block)")
     spread = statistics.quantiles([t / args.block_steps * 1000 for t in bare_times], n=4)
-    print(f"ratio full/bare {f / b:.3f}  → overhead {100 * (1 - f / b):.1f} %  (goal ≤ 3 %); "
-          f"bare block-to-block quartiles {spread[0]:.1f}–{spread[2]:.1f} ms/step")
+    print(
+        f"ratio full/bare {f / b:.3f}  → overhead {100 * (1 - f / b):.1f} %  (goal ≤ 3 %); "
+        f"bare block-to-block quartiles {spread[0]:.1f}–{spread[2]:.1f} ms/step"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,15 @@ from daemon.runs import ensure_classifier  # noqa: E402
 COLUMNS = ("classifier_confidence", "class_perplexity", "similarity", "pixel_entropy", "sharpness", "rms")
 
 
-def one_run(config_path: str | None, preset: str, seed: int, steps: int, checkpoints: list[int],
-            threads: int, images: str | None) -> list[dict]:
+def one_run(
+    config_path: str | None,
+    preset: str,
+    seed: int,
+    steps: int,
+    checkpoints: list[int],
+    threads: int,
+    images: str | None,
+) -> list[dict]:
     torch.set_num_threads(threads)
     loaded = load(Path(config_path) if config_path else None)
     device = torch.device("cpu")
@@ -40,15 +47,24 @@ def one_run(config_path: str | None, preset: str, seed: int, steps: int, checkpo
     trainer = GanTrainer(spec, data, device, loaded.config.streams, classifier)
     rows, started = [], time.perf_counter()
     for step, measures, frame in judge_run(trainer, checkpoints):
-        rows.append({"preset": preset, "seed": seed, "step": step, **measures,
-                     "d_accuracy_real": frame.d_accuracy_real, "d_accuracy_fake": frame.d_accuracy_fake,
-                     "loss_discriminator": frame.loss_discriminator,
-                     "seconds": round(time.perf_counter() - started, 1)})
+        rows.append(
+            {
+                "preset": preset,
+                "seed": seed,
+                "step": step,
+                **measures,
+                "d_accuracy_real": frame.d_accuracy_real,
+                "d_accuracy_fake": frame.d_accuracy_fake,
+                "loss_discriminator": frame.loss_discriminator,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     if images:
         Path(images).mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid_image(trainer.sample(trainer.grid_latent))).save(
-            Path(images) / f"regime-{preset}-s{seed}-step{steps}.png")
+            Path(images) / f"regime-{preset}-s{seed}-step{steps}.png"
+        )
     return rows
 
 
@@ -74,8 +90,19 @@ def main() -> None:
     threads = max(1, torch.get_num_threads() // args.jobs)
     jobs = [(p, s) for p in args.presets for s in args.seeds]
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(one_run, args.config, p, s, args.steps, sorted(set(checkpoints)), threads,
-                               args.images if s == args.seeds[0] else None) for p, s in jobs]
+        futures = [
+            pool.submit(
+                one_run,
+                args.config,
+                p,
+                s,
+                args.steps,
+                sorted(set(checkpoints)),
+                threads,
+                args.images if s == args.seeds[0] else None,
+            )
+            for p, s in jobs
+        ]
         rows = [row for f in futures for row in f.result()]
     print_table(rows)
     if args.json:
@@ -84,12 +111,17 @@ def main() -> None:
 
 def print_table(rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda r: (r["preset"], r["seed"], r["step"]))
-    print("| regime | seed | step | confidence | class perplexity | similarity | pixel entropy (bits) "
-          "| sharpness | rms | D acc real/fake | verdict |")
+    print(
+        "| regime | seed | step | confidence | class perplexity | similarity | pixel entropy (bits) "
+        "| sharpness | rms | D acc real/fake | verdict |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['preset']} | {r['seed']} | {r['step']} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS)
-              + f" | {r['d_accuracy_real']:.2f}/{r['d_accuracy_fake']:.2f} | {r['verdict']} |")
+        print(
+            f"| {r['preset']} | {r['seed']} | {r['step']} | "
+            + " | ".join(f"{r[c]:.3f}" for c in COLUMNS)
+            + f" | {r['d_accuracy_real']:.2f}/{r['d_accuracy_fake']:.2f} | {r['verdict']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,10 @@ def main() -> None:
     for channels in (2, 8, 16):
         bare = bare_speed(channels, args.seconds)
         patch = patch_speed(recording, loaded, channels, args.seconds)
-        print(f"{channels:2d} channels: whole patch {patch:6.1f}× real time; bare server {bare:7.1f}×; "
-              f"patch/bare {patch / bare:.3f}  (goal ≥ 20× at 8)")
+        print(
+            f"{channels:2d} channels: whole patch {patch:6.1f}× real time; bare server {bare:7.1f}×; "
+            f"patch/bare {patch / bare:.3f}  (goal ≥ 20× at 8)"
+        )
 
 
 if __name__ == "__main__":

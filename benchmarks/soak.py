@@ -43,15 +43,23 @@ def config_text(folder: Path, run_seconds: float) -> str:
     defaults = load(None).config
     mnist = os.environ.get(MNIST_ENV) or str(REPO.parent / "shared" / "data" / "mnist")
     classifier = REPO / "var" / "classifier.pt"
-    lines = [f'[data]\nmnist_path = "{mnist}"\nrecordings_path = "{folder / "recordings"}"\n'
-             f'classifier_path = "{classifier}"\nhistory_path = "{folder / "history.sqlite"}"\n'
-             f'[control]\nsocket_path = "{folder / "control.sock"}"\n[http]\nport = 0\n'
-             '[video]\nhistory_steps = 200\n']
+    lines = [
+        f'[data]\nmnist_path = "{mnist}"\nrecordings_path = "{folder / "recordings"}"\n'
+        f'classifier_path = "{classifier}"\nhistory_path = "{folder / "history.sqlite"}"\n'
+        f'[control]\nsocket_path = "{folder / "control.sock"}"\n[http]\nport = 0\n'
+        "[video]\nhistory_steps = 200\n"
+    ]
     for name, preset in defaults.runs.items():
         steps = max(10, int(preset.steps * run_seconds / preset.duration_seconds))
-        lines.append(f"[runs.{name}]\n" + "".join(
-            f"{key} = {json.dumps(value)}\n" for key, value in preset.model_dump().items()
-            if key not in ("steps", "duration_seconds")) + f"steps = {steps}\nduration_seconds = {run_seconds}\n")
+        lines.append(
+            f"[runs.{name}]\n"
+            + "".join(
+                f"{key} = {json.dumps(value)}\n"
+                for key, value in preset.model_dump().items()
+                if key not in ("steps", "duration_seconds")
+            )
+            + f"steps = {steps}\nduration_seconds = {run_seconds}\n"
+        )
     return "".join(lines)
 
 
@@ -61,22 +69,29 @@ def main() -> None:
     parser.add_argument("--run-seconds", type=float, default=60.0)
     parser.add_argument("--warm-up-minutes", type=float, default=5.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tas-soak-") as scratch, jack_dummy_server(8) as jack, \
-            xvfb_server(640, 360) as display:
+    with (
+        tempfile.TemporaryDirectory(prefix="tas-soak-") as scratch,
+        jack_dummy_server(8) as jack,
+        xvfb_server(640, 360) as display,
+    ):
         folder = Path(scratch)
         (folder / "installation.toml").write_text(config_text(folder, args.run_seconds))
         log = (folder / "daemon.log").open("w")
         command = [sys.executable, "-m", "daemon", "run", "--config", str(folder / "installation.toml")]
-        daemon = subprocess.Popen(command, cwd=REPO, env={**os.environ, **jack, **display}, stdout=log,
-                                  stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            command, cwd=REPO, env={**os.environ, **jack, **display}, stdout=log, stderr=subprocess.DEVNULL
+        )
         history: dict[str, list[tuple[float, float, int]]] = {}
         started = time.monotonic()
         try:
             while time.monotonic() - started < args.minutes * 60:
                 time.sleep(60)
                 minute = (time.monotonic() - started) / 60
-                events = [json.loads(line) for line in (folder / "daemon.log").read_text().splitlines()
-                          if line.startswith("{")]
+                events = [
+                    json.loads(line)
+                    for line in (folder / "daemon.log").read_text().splitlines()
+                    if line.startswith("{")
+                ]
                 pids = {"supervisor": daemon.pid}
                 pids.update({e["role"]: e["pid"] for e in events if e["event"] == "child_started"})
                 port = next(e["port"] for e in events if e["event"] == "http_listening")
@@ -91,8 +106,11 @@ def main() -> None:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10) as response:
                     status = json.load(response)
                 restarts = {role: child["restarts"] for role, child in status["children"].items()}
-                print(f"{minute:5.1f} min  " + " | ".join(row) + f" | restarts {restarts} | runs "
-                      f"{len(status['recent_runs'])}+", flush=True)
+                print(
+                    f"{minute:5.1f} min  " + " | ".join(row) + f" | restarts {restarts} | runs "
+                    f"{len(status['recent_runs'])}+",
+                    flush=True,
+                )
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(60)
@@ -100,9 +118,11 @@ def main() -> None:
     print("whose memory rises and falls with each run, like the trainer's, is not read from two endpoints):")
     for role, rows in history.items():
         settled = [r for r in rows if r[0] >= args.warm_up_minutes] or rows
-        print(f"  {role:10s} RSS {min(r[1] for r in settled):6.1f}–{max(r[1] for r in settled):6.1f} MB "
-              f"({drift_percent_per_hour(settled):+.2f} %/hour; goal ≤ 1), "
-              f"open files {settled[0][2]} → {settled[-1][2]}")
+        print(
+            f"  {role:10s} RSS {min(r[1] for r in settled):6.1f}–{max(r[1] for r in settled):6.1f} MB "
+            f"({drift_percent_per_hour(settled):+.2f} %/hour; goal ≤ 1), "
+            f"open files {settled[0][2]} → {settled[-1][2]}"
+        )
 
 
 def drift_percent_per_hour(rows: list[tuple[float, float, int]]) -> float:

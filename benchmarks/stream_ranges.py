@@ -40,7 +40,8 @@ def main(folders: list[str]) -> None:
                     values[frame.preset][name].append(value)
             values[frame.preset]["class_0 … class_9"].extend(frame.class_histogram)
     presets = [p for p in ("healthy", "collapsed", "underfit", "random") if p in values] + sorted(
-        set(values) - {"healthy", "collapsed", "underfit", "random"})
+        set(values) - {"healthy", "collapsed", "underfit", "random"}
+    )
     print("| stream | unit | meaning | " + " | ".join(presets) + " |")
     print("|---" * (3 + len(presets)) + "|")
     for name, unit, meaning in stream_docs():

@@ -41,7 +41,7 @@ def main() -> None:
         *_, (_, _, image) = render_frames(recording, loaded, SCENES, args.width, args.height, fps=4, seconds=end)
         for index, scene in enumerate(SCENES):
             path = args.out / f"visual-{preset}-{scene}.png"
-            Image.fromarray(image[:, index * args.width:(index + 1) * args.width]).save(path, optimize=True)
+            Image.fromarray(image[:, index * args.width : (index + 1) * args.width]).save(path, optimize=True)
             print(path)
 
 

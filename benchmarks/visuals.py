@@ -61,7 +61,7 @@ def main() -> None:
             canvas.draw(scene, director, read=False)  # compile and warm up
         rounds = max(1, args.frames // 5)
         for round_index in range(rounds):
-            order = SCENES[round_index % len(SCENES):] + SCENES[: round_index % len(SCENES)]
+            order = SCENES[round_index % len(SCENES) :] + SCENES[: round_index % len(SCENES)]
             for scene in order:
                 for _ in range(5):
                     director.tick(1 / 30)
@@ -71,8 +71,10 @@ def main() -> None:
         base = statistics.median(times["passthrough"])
         for scene in SCENES:
             median = statistics.median(times[scene])
-            print(f"  {scene:12s} {median:7.2f} ms/frame  {median / base:5.2f}× passthrough"
-                  f"{'' if scene == 'passthrough' else '  (goal ≤ 2×)'}")
+            print(
+                f"  {scene:12s} {median:7.2f} ms/frame  {median / base:5.2f}× passthrough"
+                f"{'' if scene == 'passthrough' else '  (goal ≤ 2×)'}"
+            )
         readback = timed(lambda: canvas.output.read(components=3, alignment=1), 20)
         print(f"  readback of one frame: {readback:.2f} ms")
         canvas.release()

@@ -73,8 +73,13 @@ class Instrument:
         self.classifier = ensure_classifier(loaded, self.device)
 
     def start(
-        self, preset_name: str, seed: int | None = None, steps: int | None = None, flat_out: bool = False,
-        duration_seconds: float | None = None, wait: Callable[[float], None] = time.sleep,
+        self,
+        preset_name: str,
+        seed: int | None = None,
+        steps: int | None = None,
+        flat_out: bool = False,
+        duration_seconds: float | None = None,
+        wait: Callable[[float], None] = time.sleep,
     ) -> "LiveRun":
         """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override).
 
@@ -106,8 +111,14 @@ class LiveRun:
 
     def __iter__(self) -> Iterator[MetricFrame]:
         every = self.loaded.config.logging.streams_every_seconds
-        self.log.info("run_started", seed=self.spec.seed, steps=self.spec.steps, device=str(self.trainer.device),
-                      paced=self.pacer is not None, recording=str(self.folder))
+        self.log.info(
+            "run_started",
+            seed=self.spec.seed,
+            steps=self.spec.steps,
+            device=str(self.trainer.device),
+            paced=self.pacer is not None,
+            recording=str(self.folder),
+        )
         status, last_log = "failed", time.monotonic()
         try:
             for _ in range(self.spec.steps - self.trainer.step_count):
@@ -135,22 +146,37 @@ class LiveRun:
         pacer = self.pacer
         rate = pacer.machine_steps_per_second
         if pacer.projected_seconds > pacer.interval * pacer.steps * 1.05:
-            self.log.warning("run_slower_than_preset", machine_steps_per_second=round(rate, 2),
-                             preset_steps_per_second=round(1 / pacer.interval, 2),
-                             projected_seconds=round(pacer.projected_seconds),
-                             fix="lower the preset's steps, raise duration_seconds, or give training more threads")
+            self.log.warning(
+                "run_slower_than_preset",
+                machine_steps_per_second=round(rate, 2),
+                preset_steps_per_second=round(1 / pacer.interval, 2),
+                projected_seconds=round(pacer.projected_seconds),
+                fix="lower the preset's steps, raise duration_seconds, or give training more threads",
+            )
         else:
-            self.log.info("run_paced", machine_steps_per_second=round(rate, 2),
-                          preset_steps_per_second=round(1 / pacer.interval, 2))
+            self.log.info(
+                "run_paced",
+                machine_steps_per_second=round(rate, 2),
+                preset_steps_per_second=round(1 / pacer.interval, 2),
+            )
 
     def _end(self, status: str) -> None:
         summary = self.recorder.close(status)
         data = self.loaded.config.data
-        prune(self.loaded.recordings_path, data.keep_recordings_count, data.keep_recordings_megabytes,
-              protect=self.spec.run_id)
+        prune(
+            self.loaded.recordings_path,
+            data.keep_recordings_count,
+            data.keep_recordings_megabytes,
+            protect=self.spec.run_id,
+        )
         seconds = (summary["ended_unix_seconds"] or 0) - summary["started_unix_seconds"]
-        self.log.info("run_ended", status=status, steps_done=summary["steps_done"], seconds=round(seconds, 1),
-                      **_rounded(summary["last_streams"]))
+        self.log.info(
+            "run_ended",
+            status=status,
+            steps_done=summary["steps_done"],
+            seconds=round(seconds, 1),
+            **_rounded(summary["last_streams"]),
+        )
 
 
 def _rounded(streams: dict) -> dict:

@@ -61,7 +61,10 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     """The real `twos-and-sevens` command in a child process."""
     return subprocess.run(
         [sys.executable, "-m", "daemon", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
         env={**os.environ, **(env or {})},
     )
 

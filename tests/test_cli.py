@@ -34,7 +34,10 @@ def test_run_cycles_presets_logs_json_and_stops_cleanly_on_sigterm(loaded):
     """The installation's run command, paced as configured, stopped the way systemd stops it."""
     child = subprocess.Popen(
         [sys.executable, "-m", "daemon", "run", "--config", loaded.source],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -63,7 +66,7 @@ def test_run_plays_the_cycle_in_order(tmp_path, mnist_root, classifier_file):
     config.write_text(
         f'[data]\nmnist_path = "{mnist_root}"\nclassifier_path = "{classifier_file}"\n'
         '[cycle]\npresets = ["random", "underfit", "random"]\n'
-        '[runs.random]\nsteps = 3\nlr_generator = 0.0\n[runs.underfit]\nsteps = 2\noutput_blur_sigma_pixels = 1.5\n'
+        "[runs.random]\nsteps = 3\nlr_generator = 0.0\n[runs.underfit]\nsteps = 2\noutput_blur_sigma_pixels = 1.5\n"
     )
     result = run_cli("run", "--runs", "4", "--flat-out", "--config", str(config), env={"PYTHONUNBUFFERED": "1"})
     assert result.returncode == 0, result.stderr

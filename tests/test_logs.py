@@ -80,8 +80,10 @@ def test_processes_sharing_a_log_file_lose_no_line_while_one_rotates_it(tmp_path
     """The supervisor (owner) and two children append to one file at once; only the owner rotates."""
     log_file = tmp_path / "installation.log"
     lines = 6000  # 3 × ~2.3 MB: several rotations while all three write
-    owner, *children = [subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), role, str(lines)], cwd=REPO)
-                        for role in ("owner", "child-a", "child-b")]
+    owner, *children = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(log_file), role, str(lines)], cwd=REPO)
+        for role in ("owner", "child-a", "child-b")
+    ]
     assert [child.wait(120) for child in children] == [0, 0]
     (tmp_path / "installation.log.done").touch()
     assert owner.wait(30) == 0

@@ -76,8 +76,25 @@ def test_the_declared_sample_streams_are_the_registered_measures_in_order():
 
 
 def test_frame_streams_are_flat_and_round_trip_through_a_record():
-    frame = MetricFrame("r", "healthy", 5, 10, 1.0, 0.5, 1.2, 0.7, 0.9, 0.8, 3.0, 2.0, 1e-3, 2e-3,
-                        samples={"rms": 0.3}, samples_step=5, class_histogram=tuple([0.1] * 10))
+    frame = MetricFrame(
+        "r",
+        "healthy",
+        5,
+        10,
+        1.0,
+        0.5,
+        1.2,
+        0.7,
+        0.9,
+        0.8,
+        3.0,
+        2.0,
+        1e-3,
+        2e-3,
+        samples={"rms": 0.3},
+        samples_step=5,
+        class_histogram=tuple([0.1] * 10),
+    )
     streams = frame.streams()
     assert streams["progress"] == 0.5 and streams["rms"] == 0.3 and streams["class_7"] == 0.1
     assert MetricFrame.from_record(frame.to_record()) == frame

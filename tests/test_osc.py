@@ -65,8 +65,7 @@ def test_every_stream_of_every_frame_reaches_the_receiver(tmp_path, mnist_root, 
 def test_a_target_that_does_not_resolve_is_logged_and_the_others_still_hear(receiver):
     port = receiver.getsockname()[1]
     with capture_logs() as logs:
-        output = OscOutput(Osc(enabled=True, targets=["no-such-host.invalid:9000", f"127.0.0.1:{port}"],
-                               prefix=PREFIX))
+        output = OscOutput(Osc(enabled=True, targets=["no-such-host.invalid:9000", f"127.0.0.1:{port}"], prefix=PREFIX))
         try:
             output.event("/fade", 0.0, 3.0)
             [bundle] = receive(receiver, 1)
@@ -83,8 +82,9 @@ def test_nobody_listening_costs_the_sender_nothing(receiver):
     closed.bind(("127.0.0.1", 0))
     nobody = closed.getsockname()[1]
     closed.close()
-    output = OscOutput(Osc(enabled=True, targets=[f"127.0.0.1:{nobody}", f"127.0.0.1:{receiver.getsockname()[1]}"],
-                           prefix=PREFIX))
+    output = OscOutput(
+        Osc(enabled=True, targets=[f"127.0.0.1:{nobody}", f"127.0.0.1:{receiver.getsockname()[1]}"], prefix=PREFIX)
+    )
     try:
         for level in range(50):
             output.event("/fade", float(level), 1.0)

@@ -12,8 +12,9 @@ from daemon.config import parse
 from daemon.config.loader import LoadedConfig
 from daemon.schedule.programme import Programme
 
-OPEN_10_TO_18 = "".join(f'{day} = "10:00-18:00"\n' for day in
-                        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+OPEN_10_TO_18 = "".join(
+    f'{day} = "10:00-18:00"\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+)
 
 
 NO_CROSSFADE = "[cycle]\ncrossfade_seconds = 0.0\n"  # each run fades out, the next fades in
@@ -134,9 +135,9 @@ def test_a_failing_run_is_retried_with_backoff(tmp_path):
         assert trainer[-1][0] == "play"
         prog.on_run_ended("failed", now)
         prog.on_idle()
-        prog.tick(now + timedelta(seconds=0.9 * 2 ** failures))
+        prog.tick(now + timedelta(seconds=0.9 * 2**failures))
         assert trainer[-1][0] == "play" and len(trainer) == failures + 1  # not yet
-        now += timedelta(seconds=2 ** failures)
+        now += timedelta(seconds=2**failures)
     prog.tick(now)
     assert len(trainer) == 4
 

@@ -59,8 +59,9 @@ def test_replay_at_real_pace_follows_recorded_times(loaded):
     run = Instrument(loaded).start("random", seed=1, steps=10, flat_out=True)
     recorded = list(run)
     now = [0.0]
-    replay = Replay(Recording(run.folder), speed=2.0, clock=lambda: now[0],
-                    sleep=lambda s: now.__setitem__(0, now[0] + s))
+    replay = Replay(
+        Recording(run.folder), speed=2.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s)
+    )
     for frame in replay:
         assert now[0] == pytest.approx(frame.elapsed_seconds / 2.0)
     assert now[0] == pytest.approx(recorded[-1].elapsed_seconds / 2.0)
@@ -83,9 +84,21 @@ def test_torn_last_line_is_skipped_and_appending_starts_a_fresh_line(tmp_path):
 def test_sigkill_mid_run_leaves_every_whole_frame_readable(loaded):
     """A real child process trains and records; SIGKILL lands while it writes."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "trial", "healthy", "--steps", "100000", "--flat-out",
-         "--config", loaded.source],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "daemon",
+            "trial",
+            "healthy",
+            "--steps",
+            "100000",
+            "--flat-out",
+            "--config",
+            loaded.source,
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 180

@@ -46,4 +46,8 @@ def test_random_stays_noise(judged):
 @pytest.mark.slow
 def test_the_verdict_names_each_regime(judged):
     assert {preset: verdict(m) for preset, m in judged.items()} == {
-        "healthy": "healthy", "collapsed": "collapsed", "underfit": "underfit", "random": "random"}
+        "healthy": "healthy",
+        "collapsed": "collapsed",
+        "underfit": "underfit",
+        "random": "random",
+    }

@@ -14,8 +14,10 @@ def plan_of(toml: str) -> Plan:
     return Plan(config.cycle, config.hours, config.runs)
 
 
-GALLERY = ('[hours]\nmonday = ""\ntuesday = "10:00-18:00"\nwednesday = "10:00-18:00"\nclosed_dates = ["2026-12-01"]\n'
-           '[cycle]\ngap_seconds = 10.0\n')
+GALLERY = (
+    '[hours]\nmonday = ""\ntuesday = "10:00-18:00"\nwednesday = "10:00-18:00"\nclosed_dates = ["2026-12-01"]\n'
+    "[cycle]\ngap_seconds = 10.0\n"
+)
 
 
 def test_slots_fill_the_opening_hours_back_to_back_with_gaps():

@@ -29,8 +29,14 @@ def jack():
 
 
 def start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "daemon", *args], cwd=REPO, env={**os.environ, **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(child: subprocess.Popen) -> tuple[str, str]:
@@ -53,7 +59,7 @@ def play_on_every_port(run, config: str, client: str, env: dict, recorder) -> st
     finally:
         out, err = stop(child)
     assert child.returncode == 0, err
-    rms = np.sqrt((captured[len(captured) // 2:] ** 2).mean(axis=0))
+    rms = np.sqrt((captured[len(captured) // 2 :] ** 2).mean(axis=0))
     assert (rms > 1e-3).all(), rms
     assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
     return out
@@ -75,8 +81,7 @@ def test_a_recording_plays_on_every_jack_channel(jack, short_runs):
 
 def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
     env, recorder = jack
-    child = start(["speaker-test", "--seconds-per-channel", "0.5", "--rounds", "3",
-                   "--config", loaded.source], env)
+    child = start(["speaker-test", "--seconds-per-channel", "0.5", "--rounds", "3", "--config", loaded.source], env)
     try:
         recorder.connect_from("PortAudio")
         captured = recorder.record(5.0)  # more than one round of 8 × 0.5 s, wherever it starts
@@ -101,12 +106,15 @@ def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
     assert "system (JACK Audio Connection Kit, 8 ch)" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, tmp_path, mnist_root,
-                                                                          classifier_file):
+def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, tmp_path, mnist_root, classifier_file):
     env, recorder = jack
-    loaded = config_for(tmp_path, mnist_root, classifier_file,
-                        '[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 400\nlr_generator = 0.0\n'
-                        'duration_seconds = 60.0\n[audio]\nrun_fade_out_seconds = 0.5\n')
+    loaded = config_for(
+        tmp_path,
+        mnist_root,
+        classifier_file,
+        '[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 400\nlr_generator = 0.0\n'
+        "duration_seconds = 60.0\n[audio]\nrun_fade_out_seconds = 0.5\n",
+    )
     child = start(["run", "--config", loaded.source], env)
     try:
         recorder.connect_from("PortAudio", timeout_seconds=120)
@@ -120,8 +128,10 @@ def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, 
     assert (np.sqrt((captured[-48_000:] ** 2).mean(axis=0)) > 1e-4).all()
     assert '"sound_started"' in out and '"run_started"' in out
     # No JACK server and no sound card: the sound is missing, the trainer still plays.
-    lonely = start(["run", "--runs", "1", "--flat-out", "--config", loaded.source],
-                   {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1"})
+    lonely = start(
+        ["run", "--runs", "1", "--flat-out", "--config", loaded.source],
+        {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1"},
+    )
     out, err = lonely.communicate(timeout=300)
     assert lonely.returncode == 0, err
     assert '"sound_unavailable"' in out and '"run_ended"' in out

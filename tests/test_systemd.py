@@ -12,8 +12,10 @@ import pytest
 from daemon.config import InstallationConfig
 from tests.conftest import REPO
 
-UNITS = {"system": REPO / "systemd" / "twos-and-sevens.service",
-         "user": REPO / "systemd" / "user" / "twos-and-sevens.service"}
+UNITS = {
+    "system": REPO / "systemd" / "twos-and-sevens.service",
+    "user": REPO / "systemd" / "user" / "twos-and-sevens.service",
+}
 INSTALLED_COMMAND = "/opt/twos-and-sevens/.venv/bin/twos-and-sevens"
 
 

@@ -22,8 +22,14 @@ from tests.conftest import REPO
 
 
 def start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "daemon", *args], cwd=REPO, env={**os.environ, **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(child: subprocess.Popen) -> tuple[list[dict], str, str]:
@@ -49,7 +55,7 @@ def wait_for(child: subprocess.Popen, seconds: float) -> None:
 def thirds(env: dict) -> list[np.ndarray]:
     shot = np.asarray(ImageGrab.grab(xdisplay=env["DISPLAY"]).convert("RGB")).astype(float)
     width = shot.shape[1] // 3
-    return [shot[:, k * width:(k + 1) * width] for k in range(3)]
+    return [shot[:, k * width : (k + 1) * width] for k in range(3)]
 
 
 @pytest.fixture
@@ -117,7 +123,7 @@ def test_projector_test_names_each_projector_and_shows_colour_bars(three_monitor
     assert child.returncode == 0, err
     for index in range(3):
         assert f"projector {index}: monitor DUMMY{index}, 1920×1080: test pattern" in out
-        bars = shown[index][int(1080 * 0.6):int(1080 * 0.65)]  # the colour-bar band
+        bars = shown[index][int(1080 * 0.6) : int(1080 * 0.65)]  # the colour-bar band
         colours = {tuple(pixel) for pixel in bars[::20, 60::240].reshape(-1, 3).astype(int)}
         assert {(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)} <= colours, colours
     assert "[2] DUMMY2  1920×1080 at (3840, 0)" in out
@@ -125,7 +131,13 @@ def test_projector_test_names_each_projector_and_shows_colour_bars(three_monitor
 
 def test_without_a_display_the_image_says_so():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    result = subprocess.run([sys.executable, "-m", "daemon", "projector-test", "--seconds", "1"], cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "daemon", "projector-test", "--seconds", "1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3 and "cannot open the X display" in result.stderr
     assert "Traceback" not in result.stderr

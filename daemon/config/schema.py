@@ -41,9 +41,7 @@ class Installation(Section):
 
 
 class Data(Section):
-    mnist_path: str = Field(
-        "var/mnist", min_length=1, description="Folder holding MNIST/raw/ (torchvision's layout)."
-    )
+    mnist_path: str = Field("var/mnist", min_length=1, description="Folder holding MNIST/raw/ (torchvision's layout).")
     download: bool = Field(True, description="Download MNIST with torchvision when missing.")
     recordings_path: str = Field("var/recordings", min_length=1, description="Where runs are recorded.")
     classifier_path: str = Field(
@@ -94,8 +92,10 @@ class Http(Section):
     @model_validator(mode="after")
     def _token_off_loopback(self) -> "Http":
         if self.address not in ("127.0.0.1", "::1", "localhost") and not self.token:
-            raise ValueError(f"address = \"{self.address}\" is reachable from other machines: set a token "
-                             "(clients send `Authorization: Bearer <token>`) or keep address = \"127.0.0.1\"")
+            raise ValueError(
+                f'address = "{self.address}" is reachable from other machines: set a token '
+                '(clients send `Authorization: Bearer <token>`) or keep address = "127.0.0.1"'
+            )
         return self
 
 
@@ -110,11 +110,16 @@ OSC_PREFIX_PATTERN = r"^(/[A-Za-z0-9_\-.]+)+$"
 
 class Osc(Section):
     enabled: bool = Field(False, description="Send every stream and run event as OSC over UDP.")
-    targets: list[str] = Field(default_factory=lambda: ["127.0.0.1:9000"], max_length=32,
-                               description='Where to: "host:port" each ("[::1]:9000" for IPv6).')
-    prefix: str = Field("/twos-and-sevens", pattern=OSC_PREFIX_PATTERN,
-                        description='"/name" or "/name/more" (letters, digits, _ - . between the slashes): '
-                                    'the start of every address.')
+    targets: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:9000"],
+        max_length=32,
+        description='Where to: "host:port" each ("[::1]:9000" for IPv6).',
+    )
+    prefix: str = Field(
+        "/twos-and-sevens",
+        pattern=OSC_PREFIX_PATTERN,
+        description='"/name" or "/name/more" (letters, digits, _ - . between the slashes): the start of every address.',
+    )
 
     @field_validator("targets")
     @classmethod
@@ -123,8 +128,10 @@ class Osc(Section):
 
         for target in targets:
             if not re.match(OSC_TARGET_PATTERN, target) or not 1 <= int(target.rsplit(":", 1)[1]) <= 65535:
-                raise ValueError(f"{target!r} is not \"host:port\": write e.g. \"127.0.0.1:9000\", "
-                                 "\"studio-mac.local:7000\" or \"[::1]:9000\" (port 1–65535)")
+                raise ValueError(
+                    f'{target!r} is not "host:port": write e.g. "127.0.0.1:9000", '
+                    '"studio-mac.local:7000" or "[::1]:9000" (port 1–65535)'
+                )
         return targets
 
 
@@ -152,8 +159,11 @@ class RunPreset(Section):
 
 class Audio(Section):
     route: Literal["sounddevice", "jack"] = Field("sounddevice", description="Output route.")
-    device: str = Field("", description="sounddevice: a name substring or an index; jack: a port-name prefix. "
-                                        "Empty = the default device / the physical playback ports.")
+    device: str = Field(
+        "",
+        description="sounddevice: a name substring or an index; jack: a port-name prefix. "
+        "Empty = the default device / the physical playback ports.",
+    )
     channels: int = Field(8, ge=2, le=32)
     sample_rate_hz: int = Field(48000, ge=22050, le=192000)
     block_frames: int = Field(1024, ge=64, le=8192)
@@ -184,8 +194,12 @@ class Space(Section):
 class Projector(Section):
     monitor: str = Field("0", min_length=1, description="Monitor: its index (0, 1, …) or part of its name.")
     scene: str = Field("samples", min_length=1, description="A scene: the name of a file in shaders/ without .frag.")
-    crop: list[float] = Field([0.0, 0.0, 1.0, 1.0], min_length=4, max_length=4,
-                              description="x, y, width, height of the scene shown, as fractions (0–1).")
+    crop: list[float] = Field(
+        [0.0, 0.0, 1.0, 1.0],
+        min_length=4,
+        max_length=4,
+        description="x, y, width, height of the scene shown, as fractions (0–1).",
+    )
     rotation_degrees: Literal[0, 90, 180, 270] = Field(0, description="Clockwise rotation of the image.")
     fps: float = _float(30.0, 1.0, 240.0, "Frames per second, paced by the program.")
 
@@ -194,8 +208,9 @@ class Projector(Section):
     def _crop_inside(cls, crop: list[float]) -> list[float]:
         x, y, width, height = crop
         if not (0 <= x < 1 and 0 <= y < 1 and 0 < width <= 1 - x and 0 < height <= 1 - y):
-            raise ValueError("crop = [x, y, width, height] must lie inside [0, 1]: e.g. [0.0, 0.0, 0.5, 1.0] "
-                             "is the left half")
+            raise ValueError(
+                "crop = [x, y, width, height] must lie inside [0, 1]: e.g. [0.0, 0.0, 0.5, 1.0] is the left half"
+            )
         return crop
 
 
@@ -207,9 +222,13 @@ class Video(Section):
     idle_drift_seconds: float = _float(20.0, 0.0, 3600.0, "…then drift to the idle state over this long.")
     history_steps: int = Field(600, ge=16, le=8192, description="Steps of history the data lanes show.")
     projector: list[Projector] = Field(
-        default_factory=lambda: [Projector(monitor="0", scene="samples"), Projector(monitor="1", scene="data"),
-                                 Projector(monitor="2", scene="inside")],
-        description="One fullscreen window per entry.")
+        default_factory=lambda: [
+            Projector(monitor="0", scene="samples"),
+            Projector(monitor="1", scene="data"),
+            Projector(monitor="2", scene="inside"),
+        ],
+        description="One fullscreen window per entry.",
+    )
 
 
 class MappingEntry(Section):
@@ -226,9 +245,7 @@ class MappingEntry(Section):
 
 
 class Cycle(Section):
-    presets: list[str] = Field(
-        default_factory=lambda: ["healthy", "collapsed", "underfit", "random"], min_length=1
-    )
+    presets: list[str] = Field(default_factory=lambda: ["healthy", "collapsed", "underfit", "random"], min_length=1)
     order: Literal["cycle", "shuffle"] = Field("cycle", description="In turn, or a weighted shuffle per day.")
     weights: dict[str, float] = Field(default_factory=dict, description="Shuffle weights by preset; missing = 1.")
     gap_seconds: float = _float(0.0, 0.0, 3600.0, "Silence and black between runs.")
@@ -239,8 +256,11 @@ HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 
 
 def _hours(default: str) -> str:
-    return Field(default, pattern=HOURS_PATTERN,
-                 description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).')
+    return Field(
+        default,
+        pattern=HOURS_PATTERN,
+        description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).',
+    )
 
 
 class Hours(Section):
@@ -264,14 +284,12 @@ class Hours(Section):
             try:
                 datetime.date.fromisoformat(text)
             except ValueError:
-                raise ValueError(f"{text!r} is not a date: write \"YYYY-MM-DD\", e.g. \"2026-12-25\"") from None
+                raise ValueError(f'{text!r} is not a date: write "YYYY-MM-DD", e.g. "2026-12-25"') from None
         return dates
 
 
 DEFAULT_PRESETS: dict[str, RunPreset] = {
-    "healthy": RunPreset(
-        description="Noise becomes varied, legible digits.", duration_seconds=240.0, steps=2000
-    ),
+    "healthy": RunPreset(description="Noise becomes varied, legible digits.", duration_seconds=240.0, steps=2000),
     "collapsed": RunPreset(
         description="Digit-like shapes, but only one to three of them, hopping.",
         duration_seconds=240.0,
@@ -298,8 +316,9 @@ DEFAULT_PRESETS: dict[str, RunPreset] = {
 
 
 def _m(source: str, target: str, low: float, high: float, out_low: float, out_high: float, **rest) -> MappingEntry:
-    return MappingEntry(source=source, target=target, input_min=low, input_max=high,
-                        output_min=out_low, output_max=out_high, **rest)
+    return MappingEntry(
+        source=source, target=target, input_min=low, input_max=high, output_min=out_low, output_max=out_high, **rest
+    )
 
 
 # The default composition (docs/sound.md explains it): order brings the organ out of the noise,
@@ -312,16 +331,52 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("similarity", "sound.grains.position_jitter", 0.25, 0.55, 0.0, 0.6, invert=True, smoothing_seconds=2.0),
     _m("similarity", "sound.grains.level", 0.25, 0.55, 0.15, 0.8, smoothing_seconds=2.0),
     _m("class_perplexity", "sound.grains.pitch_spread", 1.0, 9.0, 0.0, 0.5, smoothing_seconds=2.0),
-    _m("sharpness", "sound.grains.duration_seconds", 0.005, 0.25, 0.04, 0.6, invert=True, curve="exponential",
-       smoothing_seconds=2.0),
-    _m("grad_norm_discriminator", "sound.grains.density", 0.0, 200.0, 4.0, 60.0, curve="logarithmic",
-       smoothing_seconds=1.0),
+    _m(
+        "sharpness",
+        "sound.grains.duration_seconds",
+        0.005,
+        0.25,
+        0.04,
+        0.6,
+        invert=True,
+        curve="exponential",
+        smoothing_seconds=2.0,
+    ),
+    _m(
+        "grad_norm_discriminator",
+        "sound.grains.density",
+        0.0,
+        200.0,
+        4.0,
+        60.0,
+        curve="logarithmic",
+        smoothing_seconds=1.0,
+    ),
     _m("progress", "sound.grains.position", 0.0, 1.0, 0.1, 0.9, smoothing_seconds=1.0),
-    _m("classifier_confidence", "sound.glitch.click_rate_hz", 0.1, 0.7, 1.0, 120.0, invert=True,
-       curve="exponential", smoothing_seconds=1.0),
+    _m(
+        "classifier_confidence",
+        "sound.glitch.click_rate_hz",
+        0.1,
+        0.7,
+        1.0,
+        120.0,
+        invert=True,
+        curve="exponential",
+        smoothing_seconds=1.0,
+    ),
     _m("similarity", "sound.glitch.stutter", 0.3, 0.6, 0.0, 0.9, curve="exponential", smoothing_seconds=2.0),
-    _m("d_accuracy_real", "sound.glitch.crush_bits", 0.5, 1.0, 6.0, 16.0, invert=True, curve="steps", steps=6,
-       smoothing_seconds=0.0),
+    _m(
+        "d_accuracy_real",
+        "sound.glitch.crush_bits",
+        0.5,
+        1.0,
+        6.0,
+        16.0,
+        invert=True,
+        curve="steps",
+        steps=6,
+        smoothing_seconds=0.0,
+    ),
     _m("loss_generator", "sound.overdrive.drive", 0.5, 8.0, 0.05, 0.7, smoothing_seconds=2.0),
     _m("pixel_entropy", "sound.noise.level", 1.5, 4.5, 0.02, 0.3, smoothing_seconds=3.0),
     _m("sharpness", "sound.noise.cutoff_hz", 0.005, 0.25, 400.0, 9000.0, curve="exponential", smoothing_seconds=3.0),
@@ -331,8 +386,16 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("sharpness", "visual.samples.smear", 0.005, 0.25, 0.0, 1.0, invert=True, smoothing_seconds=2.0),
     _m("similarity", "visual.samples.feedback", 0.25, 0.55, 0.1, 0.9, smoothing_seconds=2.0),
     _m("loss_generator", "visual.samples.rgb_split", 0.5, 8.0, 0.0, 0.8, smoothing_seconds=1.0),
-    _m("grad_norm_discriminator", "visual.samples.scanlines", 0.0, 200.0, 0.1, 0.7, curve="logarithmic",
-       smoothing_seconds=1.0),
+    _m(
+        "grad_norm_discriminator",
+        "visual.samples.scanlines",
+        0.0,
+        200.0,
+        0.1,
+        0.7,
+        curve="logarithmic",
+        smoothing_seconds=1.0,
+    ),
     _m("class_perplexity", "visual.data.density", 1.0, 9.0, 0.1, 0.9, smoothing_seconds=2.0),
     _m("update_ratio_generator", "visual.data.speed", 0.0, 0.02, 0.05, 1.5, smoothing_seconds=2.0),
     _m("d_accuracy_fake", "visual.data.flicker", 0.5, 1.0, 0.0, 0.6, smoothing_seconds=1.0),

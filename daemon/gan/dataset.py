@@ -15,7 +15,14 @@ if TYPE_CHECKING:  # torch loads with the images: the supervisor checks the file
     import torch
 
 __all__ = [
-    "MnistMissing", "MnistCorrupt", "MnistImages", "check_files", "ensure_mnist", "fetch", "load_images", "raw_folder",
+    "MnistMissing",
+    "MnistCorrupt",
+    "MnistImages",
+    "check_files",
+    "ensure_mnist",
+    "fetch",
+    "load_images",
+    "raw_folder",
 ]
 
 # (file name, idx magic number, item count, bytes per item): the four files torchvision reads.

@@ -14,9 +14,7 @@ def select_device(setting: str = "auto", cpu_threads: int = 0) -> torch.device:
     if cpu_threads > 0:
         torch.set_num_threads(cpu_threads)
     if setting == "cuda" and not torch.cuda.is_available():
-        get_logger("compute").warning(
-            "cuda_unavailable", fix="set [compute] device = \"auto\" or \"cpu\"", using="cpu"
-        )
+        get_logger("compute").warning("cuda_unavailable", fix='set [compute] device = "auto" or "cpu"', using="cpu")
         return torch.device("cpu")
     if setting == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")

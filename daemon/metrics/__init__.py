@@ -18,6 +18,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "MEASURES", "SAMPLE_STREAMS", "TRAINING_STREAMS", "Measure", "MetricFrame", "SampleBatch", "measure",
-    "measure_batch", "stream_names",
+    "MEASURES",
+    "SAMPLE_STREAMS",
+    "TRAINING_STREAMS",
+    "Measure",
+    "MetricFrame",
+    "SampleBatch",
+    "measure",
+    "measure_batch",
+    "stream_names",
 ]

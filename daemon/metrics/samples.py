@@ -68,8 +68,10 @@ def measure(name: str, unit: str, meaning: str, uses_classifier: bool = False):
         if name in MEASURES:
             raise ValueError(f"sample measure {name!r} registered twice")
         if name not in frame.SAMPLE_STREAMS:
-            raise ValueError(f"sample measure {name!r} is not declared: add it to SAMPLE_STREAMS in "
-                             "daemon/metrics/frame.py (processes without torch read the stream names there)")
+            raise ValueError(
+                f"sample measure {name!r} is not declared: add it to SAMPLE_STREAMS in "
+                "daemon/metrics/frame.py (processes without torch read the stream names there)"
+            )
         MEASURES[name] = Measure(name, unit, meaning, function, uses_classifier)
         return function
 
@@ -78,15 +80,15 @@ def measure(name: str, unit: str, meaning: str, uses_classifier: bool = False):
 
 def measure_batch(batch: SampleBatch, with_classifier: bool) -> dict[str, float]:
     """Every registered measure (classifier ones only when asked) as plain floats."""
-    return {
-        m.name: float(m.function(batch))
-        for m in MEASURES.values()
-        if with_classifier or not m.uses_classifier
-    }
+    return {m.name: float(m.function(batch)) for m in MEASURES.values() if with_classifier or not m.uses_classifier}
 
 
-@measure("pixel_entropy", "bits (0–5)", "Shannon entropy of each image's 32-bin pixel histogram, averaged: "
-         "≈1.5 for clean strokes on black, >4 for a grey smear or noise.")
+@measure(
+    "pixel_entropy",
+    "bits (0–5)",
+    "Shannon entropy of each image's 32-bin pixel histogram, averaged: "
+    "≈1.5 for clean strokes on black, >4 for a grey smear or noise.",
+)
 def pixel_entropy(batch: SampleBatch) -> float:
     bins = (batch.images.flatten(1) * (HISTOGRAM_BINS - 1)).round().long()
     counts = torch.zeros(bins.shape[0], HISTOGRAM_BINS, device=bins.device).scatter_add_(
@@ -96,8 +98,12 @@ def pixel_entropy(batch: SampleBatch) -> float:
     return float(-(p * torch.log2(p.clamp_min(1e-12))).sum(dim=1).mean())
 
 
-@measure("similarity", "cosine (−1–1)", "Mean pairwise cosine similarity of the mean-centred samples: "
-         "high when the generator repeats itself (collapse), low when samples vary.")
+@measure(
+    "similarity",
+    "cosine (−1–1)",
+    "Mean pairwise cosine similarity of the mean-centred samples: "
+    "high when the generator repeats itself (collapse), low when samples vary.",
+)
 def similarity(batch: SampleBatch) -> float:
     flat = batch.images.flatten(1)
     flat = F.normalize(flat - flat.mean(dim=1, keepdim=True), dim=1)
@@ -113,27 +119,43 @@ def rms(batch: SampleBatch) -> float:
     return float(batch.images.pow(2).mean().sqrt())
 
 
-@measure("edge_intensity", "Sobel magnitude (0–5.7)", "Mean Sobel gradient magnitude: how much edge there is "
-         "(does not tell a smear from strokes; see sharpness).")
+@measure(
+    "edge_intensity",
+    "Sobel magnitude (0–5.7)",
+    "Mean Sobel gradient magnitude: how much edge there is (does not tell a smear from strokes; see sharpness).",
+)
 def edge_intensity(batch: SampleBatch) -> float:
     return float(batch.sobel_magnitude.mean())
 
 
-@measure("sharpness", "Laplacian variance", "Variance of the Laplacian, averaged over images: low for a smear, "
-         "high for crisp strokes or noise (the blur measure).")
+@measure(
+    "sharpness",
+    "Laplacian variance",
+    "Variance of the Laplacian, averaged over images: low for a smear, "
+    "high for crisp strokes or noise (the blur measure).",
+)
 def sharpness(batch: SampleBatch) -> float:
     kernel = _LAPLACIAN.to(batch.images.device).view(1, 1, 3, 3)
     return float(F.conv2d(batch.images, kernel).flatten(1).var(dim=1).mean())
 
 
-@measure("classifier_confidence", "probability (0.1–1)", "Mean max-softmax of the judging classifier: "
-         "how much the samples look like some digit.", uses_classifier=True)
+@measure(
+    "classifier_confidence",
+    "probability (0.1–1)",
+    "Mean max-softmax of the judging classifier: how much the samples look like some digit.",
+    uses_classifier=True,
+)
 def classifier_confidence(batch: SampleBatch) -> float:
     return float(batch.class_probabilities.max(dim=1).values.mean())
 
 
-@measure("class_perplexity", "digits (1–10)", "exp of the entropy of the predicted-digit histogram: "
-         "how many different digits appear (≈9 healthy, 1–4 collapsed).", uses_classifier=True)
+@measure(
+    "class_perplexity",
+    "digits (1–10)",
+    "exp of the entropy of the predicted-digit histogram: "
+    "how many different digits appear (≈9 healthy, 1–4 collapsed).",
+    uses_classifier=True,
+)
 def class_perplexity(batch: SampleBatch) -> float:
     p = batch.class_histogram
     return float(torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum()))

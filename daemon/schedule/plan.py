@@ -47,8 +47,11 @@ class Plan:
             return []
         opening, closing = text.split("-")
         start = datetime.combine(day, time.fromisoformat(opening))
-        end = datetime.combine(day, time()) + timedelta(days=1) if closing == "24:00" else \
-            datetime.combine(day, time.fromisoformat(closing))
+        end = (
+            datetime.combine(day, time()) + timedelta(days=1)
+            if closing == "24:00"
+            else datetime.combine(day, time.fromisoformat(closing))
+        )
         return [(start, end)] if end > start else []
 
     def slots(self, day: date) -> list[Slot]:

@@ -15,9 +15,15 @@ def output_devices() -> list[dict]:
 
     apis = sounddevice.query_hostapis()
     return [
-        {"index": i, "name": d["name"], "api": apis[d["hostapi"]]["name"], "channels": d["max_output_channels"],
-         "sample_rate_hz": d["default_samplerate"]}
-        for i, d in enumerate(sounddevice.query_devices()) if d["max_output_channels"] > 0
+        {
+            "index": i,
+            "name": d["name"],
+            "api": apis[d["hostapi"]]["name"],
+            "channels": d["max_output_channels"],
+            "sample_rate_hz": d["default_samplerate"],
+        }
+        for i, d in enumerate(sounddevice.query_devices())
+        if d["max_output_channels"] > 0
     ]
 
 
@@ -40,12 +46,16 @@ def find_output_device(spec: str, channels: int) -> int:
         default = sounddevice.default.device[1]
         matches = [d for d in devices if d["index"] == default] or devices[:1]
     if not matches:
-        raise DeviceMissing(f"no output device matches [audio] device = \"{spec}\". Devices here: "
-                            f"{describe(devices)}. Fix: set [audio] device to one of these names or indexes.")
+        raise DeviceMissing(
+            f'no output device matches [audio] device = "{spec}". Devices here: '
+            f"{describe(devices)}. Fix: set [audio] device to one of these names or indexes."
+        )
     big_enough = [d for d in matches if d["channels"] >= channels]
     if not big_enough:
-        raise DeviceMissing(f"[audio] channels = {channels}, but {describe(matches)} has fewer outputs. "
-                            f"Devices here: {describe(devices)}. Fix: lower [audio] channels or choose another device.")
+        raise DeviceMissing(
+            f"[audio] channels = {channels}, but {describe(matches)} has fewer outputs. "
+            f"Devices here: {describe(devices)}. Fix: lower [audio] channels or choose another device."
+        )
     return big_enough[0]["index"]
 
 
@@ -56,8 +66,9 @@ def jack_playback_ports(physical_only: bool) -> list[str]:
     try:
         client = jack.Client("twos-and-sevens-probe", no_start_server=True)
     except jack.JackOpenError as exc:
-        raise DeviceMissing("no JACK server is running (route \"jack\"). Fix: start jackd, or set "
-                            "[audio] route = \"sounddevice\".") from exc
+        raise DeviceMissing(
+            'no JACK server is running (route "jack"). Fix: start jackd, or set [audio] route = "sounddevice".'
+        ) from exc
     try:
         return [p.name for p in client.get_ports(is_audio=True, is_input=True, is_physical=physical_only)]
     finally:
@@ -70,7 +81,9 @@ def find_jack_ports(spec: str, channels: int) -> list[str]:
     matches = [p for p in ports if p.startswith(spec)]
     if len(matches) < channels:
         shown = ", ".join(ports) or "none"
-        raise DeviceMissing(f"[audio] channels = {channels}, but only {len(matches)} JACK ports match "
-                            f"[audio] device = \"{spec}\". Ports here: {shown}. Fix: lower [audio] channels "
-                            f"or set [audio] device to a port-name prefix such as \"system:playback_\".")
+        raise DeviceMissing(
+            f"[audio] channels = {channels}, but only {len(matches)} JACK ports match "
+            f'[audio] device = "{spec}". Ports here: {shown}. Fix: lower [audio] channels '
+            f'or set [audio] device to a port-name prefix such as "system:playback_".'
+        )
     return matches[:channels]

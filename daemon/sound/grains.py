@@ -16,6 +16,7 @@ class GranularCloud:
         pointer = pyo.Clip((position + scatter) * size, min=0, max=size - 1)
         pitch = pyo.Pow(2.0, pyo.Noise(mul=pitch_spread))
         envelope = pyo.HannTable()
-        self.particles = pyo.Particle(table, envelope, dens=density, pitch=pitch, pos=pointer,
-                                      dur=duration_seconds, dev=0.0, chnls=1)
+        self.particles = pyo.Particle(
+            table, envelope, dens=density, pitch=pitch, pos=pointer, dur=duration_seconds, dev=0.0, chnls=1
+        )
         self.output = pyo.Mix(self.particles, voices=1, mul=level * 0.5)

@@ -25,8 +25,9 @@ class Master:
         self.fade.value = 1.0
         level = pyo.Clip(gain * self.fade, min=0.0, max=1.0, mul=db_to_gain(audio.max_gain_db))
         blocked = pyo.DCBlock(mix, mul=level)
-        limited = pyo.Compress(blocked, thresh=audio.ceiling_dbfs - 6.0, ratio=20, risetime=0.002,
-                               falltime=0.2, lookahead=5.0, knee=0.5)
+        limited = pyo.Compress(
+            blocked, thresh=audio.ceiling_dbfs - 6.0, ratio=20, risetime=0.002, falltime=0.2, lookahead=5.0, knee=0.5
+        )
         self.output = pyo.Clip(limited, min=-ceiling, max=ceiling)
 
     def fade_to(self, level: float, seconds: float) -> None:

@@ -25,8 +25,9 @@ class Organ:
         scale = 0.5 / sum(DRAWBAR_LEVELS)
         self.pipes = pyo.Sine(freq=freqs, mul=[lvl * scale for lvl in levels])
         # Each twin drifts by beating × (harmonic ratio): the higher the pipe, the faster it beats.
-        self.twins = pyo.Sine(freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS)],
-                              mul=[lvl * scale for lvl in levels])
+        self.twins = pyo.Sine(
+            freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS)], mul=[lvl * scale for lvl in levels]
+        )
         breath = pyo.ButBP(pyo.PinkNoise(), freq=FUNDAMENTAL_HZ * 8, q=1.5, mul=wind * 0.4)
         wobble = pyo.Sine(freq=0.13, mul=0.15, add=0.85)
         self.output = pyo.Mix([self.pipes, self.twins, breath], voices=1, mul=level * wobble)

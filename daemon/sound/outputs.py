@@ -34,8 +34,13 @@ class SounddeviceOutput:
         self.sample_rate_hz = audio.sample_rate_hz
         self.underflows = self.blocks = 0
         self.stream = sounddevice.OutputStream(
-            device=self.device, channels=device_channels, samplerate=audio.sample_rate_hz,
-            blocksize=audio.block_frames, dtype="float32", callback=self._callback)
+            device=self.device,
+            channels=device_channels,
+            samplerate=audio.sample_rate_hz,
+            blocksize=audio.block_frames,
+            dtype="float32",
+            callback=self._callback,
+        )
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:
@@ -65,20 +70,31 @@ class JackOutput:
     def __init__(self, audio: Audio, channels: int):
         os.environ["JACK_NO_START_SERVER"] = "1"  # never spawn a stray jackd: a missing server is an error
         self.device = find_jack_ports(audio.device, channels)
-        self.server = pyo.Server(sr=audio.sample_rate_hz, nchnls=channels, buffersize=audio.block_frames,
-                                 duplex=0, audio="jack", jackname=JACK_CLIENT_NAME)
+        self.server = pyo.Server(
+            sr=audio.sample_rate_hz,
+            nchnls=channels,
+            buffersize=audio.block_frames,
+            duplex=0,
+            audio="jack",
+            jackname=JACK_CLIENT_NAME,
+        )
         self.server.setVerbosity(1)
         self.server.setJackAuto(False, False)
         self.server.setJackAutoConnectOutputPorts(self.device)
         self.server.boot()
         if not self.server.getIsBooted():
-            raise DeviceMissing("pyo could not open a JACK client. Fix: start the JACK server, or set "
-                                "[audio] route = \"sounddevice\".")
+            raise DeviceMissing(
+                'pyo could not open a JACK client. Fix: start the JACK server, or set [audio] route = "sounddevice".'
+            )
         self.server.setGlobalSeed(audio.seed)
         self.sample_rate_hz = int(self.server.getSamplingRate())
         if self.sample_rate_hz != audio.sample_rate_hz:
-            get_logger("sound").warning("jack_sample_rate_differs", configured=audio.sample_rate_hz,
-                                        jack=self.sample_rate_hz, fix="set [audio] sample_rate_hz to JACK's rate")
+            get_logger("sound").warning(
+                "jack_sample_rate_differs",
+                configured=audio.sample_rate_hz,
+                jack=self.sample_rate_hz,
+                fix="set [audio] sample_rate_hz to JACK's rate",
+            )
         self.underflows = 0  # JACK counts its own xruns; pyo does not report them
 
     def progress(self) -> str:

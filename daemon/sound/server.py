@@ -22,9 +22,7 @@ class ManualServer:
 
     def __init__(self, channels: int, sample_rate_hz: int, block_frames: int, seed: int):
         self.channels, self.sample_rate_hz, self.block_frames = channels, sample_rate_hz, block_frames
-        self.server = pyo.Server(
-            sr=sample_rate_hz, nchnls=channels, buffersize=block_frames, duplex=0, audio="manual"
-        )
+        self.server = pyo.Server(sr=sample_rate_hz, nchnls=channels, buffersize=block_frames, duplex=0, audio="manual")
         self.server.setVerbosity(1)
         self.server.boot()
         self.server.setGlobalSeed(seed)

@@ -21,8 +21,15 @@ def pink_noise(frames: int, rng: np.random.Generator) -> np.ndarray:
     return (noise / np.abs(noise).max()).astype(np.float32)
 
 
-def speaker_test(device: int, channels: int, sample_rate_hz: int, seconds_per_channel: float, rounds: int,
-                 announce, stop: threading.Event) -> None:
+def speaker_test(
+    device: int,
+    channels: int,
+    sample_rate_hz: int,
+    seconds_per_channel: float,
+    rounds: int,
+    announce,
+    stop: threading.Event,
+) -> None:
     """Play a burst on channel 1, then 2, … `rounds` times; `announce(channel)` as each starts."""
     import sounddevice
 
@@ -50,8 +57,9 @@ def speaker_test(device: int, channels: int, sample_rate_hz: int, seconds_per_ch
         if position[0] >= total:
             finished.set()
 
-    with sounddevice.OutputStream(device=device, channels=channels, samplerate=sample_rate_hz,
-                                  dtype="float32", callback=callback):
+    with sounddevice.OutputStream(
+        device=device, channels=channels, samplerate=sample_rate_hz, dtype="float32", callback=callback
+    ):
         announced = -1
         while not finished.is_set() and not stop.is_set():
             now = position[0] // slot

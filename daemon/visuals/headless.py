@@ -16,12 +16,15 @@ from daemon.visuals.textures import InputTextures
 
 __all__ = ["HeadlessCanvas", "egl_context"]
 
+
 def egl_context() -> moderngl.Context:
     try:
         return moderngl.create_standalone_context(backend="egl", require=330)
     except Exception as exc:  # moderngl/glcontext raise several types for a missing or old libEGL
-        raise NoGraphics(f"no OpenGL 3.3 through EGL ({exc}). Fix: install Mesa's EGL "
-                         "(apt-get install libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri) or a GPU driver.") from exc
+        raise NoGraphics(
+            f"no OpenGL 3.3 through EGL ({exc}). Fix: install Mesa's EGL "
+            "(apt-get install libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri) or a GPU driver."
+        ) from exc
 
 
 class HeadlessCanvas:
@@ -36,8 +39,14 @@ class HeadlessCanvas:
         self.renderers: dict[str, SceneRenderer] = {}
         self.output = self.ctx.framebuffer(color_attachments=[self.ctx.texture(self.size, 3)])
 
-    def draw(self, scene: str, director: VisualDirector, crop=(0.0, 0.0, 1.0, 1.0), rotation_degrees: int = 0,
-             read: bool = True) -> np.ndarray | None:
+    def draw(
+        self,
+        scene: str,
+        director: VisualDirector,
+        crop=(0.0, 0.0, 1.0, 1.0),
+        rotation_degrees: int = 0,
+        read: bool = True,
+    ) -> np.ndarray | None:
         self.textures.upload(director.inputs)
         if scene not in self.renderers:
             self.renderers[scene] = SceneRenderer(self.ctx, self.library, scene, self.size)

@@ -35,14 +35,18 @@ class SceneRenderer:
             framebuffer.clear(0.0, 0.0, 0.0, 1.0)
         self.current = 0
 
-    def render(self, textures: dict[str, moderngl.Texture], uniforms: dict[str, float],
-               time: float) -> moderngl.Texture:
+    def render(
+        self, textures: dict[str, moderngl.Texture], uniforms: dict[str, float], time: float
+    ) -> moderngl.Texture:
         previous, self.current = self.current, 1 - self.current
         program, vertex_array = self.library.program(self.scene)
         framebuffer = self.framebuffers[self.current]
         framebuffer.use()
-        _bind(program, {**textures, "previous": self.targets[previous]},
-              {**uniforms, "resolution": tuple(float(v) for v in self.size), "time": time})
+        _bind(
+            program,
+            {**textures, "previous": self.targets[previous]},
+            {**uniforms, "resolution": tuple(float(v) for v in self.size), "time": time},
+        )
         vertex_array.render(moderngl.TRIANGLES, vertices=3)
         return self.targets[self.current]
 
@@ -58,10 +62,19 @@ class Presenter:
     def __init__(self, library: ShaderLibrary):
         self.library = library
 
-    def present(self, scene: moderngl.Texture, framebuffer, crop: tuple[float, float, float, float],
-                rotation_degrees: int, brightness: float) -> None:
+    def present(
+        self,
+        scene: moderngl.Texture,
+        framebuffer,
+        crop: tuple[float, float, float, float],
+        rotation_degrees: int,
+        brightness: float,
+    ) -> None:
         program, vertex_array = self.library.program("present")
         framebuffer.use()
-        _bind(program, {"scene": scene},
-              {"crop": tuple(crop), "quarter_turns": rotation_degrees // 90, "brightness": brightness})
+        _bind(
+            program,
+            {"scene": scene},
+            {"crop": tuple(crop), "quarter_turns": rotation_degrees // 90, "brightness": brightness},
+        )
         vertex_array.render(moderngl.TRIANGLES, vertices=3)

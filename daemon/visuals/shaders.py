@@ -40,8 +40,7 @@ void main() {
 
 def compile_error_line(message: str) -> int | None:
     """The source line of the first error in a GLSL compiler log (Mesa: `0:12(5): error: …`)."""
-    match = re.search(r"^\s*\d+:(\d+)\(\d+\): error", message, re.MULTILINE) or re.search(
-        r"ERROR: \d+:(\d+):", message)
+    match = re.search(r"^\s*\d+:(\d+)\(\d+\): error", message, re.MULTILINE) or re.search(r"ERROR: \d+:(\d+):", message)
     return int(match.group(1)) if match else None
 
 
@@ -106,8 +105,14 @@ class ShaderLibrary:
             self.failed_mtimes[name] = mtime
             self.errors[name] = message
             keeping = "the last good version" if name in self.compiled else "a plain sample grid"
-            self.log.error("shader_error", file=str(path), line=line, error=_first_error(message),
-                           showing=keeping, fix="correct the file; it reloads when saved")
+            self.log.error(
+                "shader_error",
+                file=str(path),
+                line=line,
+                error=_first_error(message),
+                showing=keeping,
+                fix="correct the file; it reloads when saved",
+            )
             return False
         old = self.compiled.pop(name, None)
         if old is not None:
