@@ -12,6 +12,7 @@ run, the trainer's step period: a delay is small when it is a small fraction of 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -21,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.soak import config_text  # noqa: E402
-from daemon.testing import RunningDaemon, jack_dummy_server, xvfb_server  # noqa: E402
+from benchmarks.soak import config_text
+from daemon.testing import RunningDaemon, jack_dummy_server, xvfb_server
 
 
 def main() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
                         reports.append(report)
         finally:
             daemon.stop()
-    moving = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(frames, frames[1:]) if b[1] > a[1]]
+    moving = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(frames) if b[1] > a[1]]
     period_ms = 1000 / statistics.median(moving) if moving else float("nan")
     print(f"trainer step period (the baseline): {period_ms:.1f} ms ({statistics.median(moving):.1f} frames/s)")
     for role, reports in seen.items():

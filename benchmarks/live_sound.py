@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.testing import jack_dummy_server  # noqa: E402
+from daemon.testing import jack_dummy_server
 
 REPO = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -109,7 +109,7 @@ def main() -> None:
             xruns.close()
     print(f"{args.channels} channels, {args.seconds:.0f} s per phase, JACK dummy backend (real-time)")
     for route, phases in results.items():
-        for label, (share, underflows, xrun_count) in zip(["alone", "with training flat out"], phases):
+        for label, (share, underflows, xrun_count) in zip(["alone", "with training flat out"], phases, strict=True):
             flows = f", {underflows} PortAudio underflows" if route == "sounddevice" else ""
             print(f"{route:12s} {label:24s} {100 * share:5.1f} % of one core, {xrun_count} JACK xruns{flows}")
 

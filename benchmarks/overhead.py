@@ -20,12 +20,12 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.gan.dataset import load_images  # noqa: E402
-from daemon.gan.models import Discriminator, Generator, init_weights  # noqa: E402
-from daemon.gan.trainer import GanTrainer, RunSpec  # noqa: E402
-from daemon.recording.recorder import Recorder  # noqa: E402
-from daemon.runs import ensure_classifier  # noqa: E402
+from daemon.config import load
+from daemon.gan.dataset import load_images
+from daemon.gan.models import Discriminator, Generator, init_weights
+from daemon.gan.trainer import GanTrainer, RunSpec
+from daemon.recording.recorder import Recorder
+from daemon.runs import ensure_classifier
 
 
 class BareLoop:

@@ -20,11 +20,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.gan.dataset import load_images  # noqa: E402
-from daemon.gan.judge import judge_run, verdict  # noqa: E402
-from daemon.gan.trainer import GanTrainer, RunSpec, grid_image  # noqa: E402
-from daemon.runs import ensure_classifier  # noqa: E402
+from daemon.config import load
+from daemon.gan.dataset import load_images
+from daemon.gan.judge import judge_run, verdict
+from daemon.gan.trainer import GanTrainer, RunSpec, grid_image
+from daemon.runs import ensure_classifier
 
 COLUMNS = ("classifier_confidence", "class_perplexity", "similarity", "pixel_entropy", "sharpness", "rms")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.recording.reader import Recording  # noqa: E402
-from daemon.sound.render import render_blocks  # noqa: E402
-from daemon.sound.server import ManualServer, pyo  # noqa: E402
+from daemon.config import load
+from daemon.recording.reader import Recording
+from daemon.sound.render import render_blocks
+from daemon.sound.server import ManualServer, pyo
 
 
 def bare_speed(channels: int, seconds: float) -> float:
@@ -36,9 +36,7 @@ def bare_speed(channels: int, seconds: float) -> float:
 
 def patch_speed(recording: Recording, loaded, channels: int, seconds: float) -> float:
     started = time.perf_counter()
-    done = 0
-    for done, _, _ in render_blocks(recording, loaded, channels, seconds=seconds):
-        pass
+    done = sum(1 for _ in render_blocks(recording, loaded, channels, seconds=seconds))  # blocks rendered
     return done * 1024 / 48_000 / (time.perf_counter() - started)
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.config.loader import MNIST_ENV  # noqa: E402
-from daemon.testing import jack_dummy_server, xvfb_server  # noqa: E402
+from daemon.config import load
+from daemon.config.loader import MNIST_ENV
+from daemon.testing import jack_dummy_server, xvfb_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -131,7 +131,8 @@ def drift_percent_per_hour(rows: list[tuple[float, float, int]]) -> float:
         return 0.0
     minutes, rss = [r[0] for r in rows], [r[1] for r in rows]
     mean_t, mean_r = sum(minutes) / len(rows), sum(rss) / len(rows)
-    slope = sum((t - mean_t) * (r - mean_r) for t, r in zip(minutes, rss)) / sum((t - mean_t) ** 2 for t in minutes)
+    covariance = sum((t - mean_t) * (r - mean_r) for t, r in zip(minutes, rss, strict=True))
+    slope = covariance / sum((t - mean_t) ** 2 for t in minutes)
     return slope * 60 / mean_r * 100
 
 

@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.metrics import MEASURES, TRAINING_STREAMS  # noqa: E402
-from daemon.recording.reader import Recording  # noqa: E402
+from daemon.metrics import MEASURES, TRAINING_STREAMS
+from daemon.recording.reader import Recording
 
 
 def stream_docs() -> list[tuple[str, str, str]]:

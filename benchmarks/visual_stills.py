@@ -18,9 +18,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.recording.reader import Recording  # noqa: E402
-from daemon.visuals.video import render_frames  # noqa: E402
+from daemon.config import load
+from daemon.recording.reader import Recording
+from daemon.visuals.video import render_frames
 
 SCENES = ["samples", "data", "inside"]
 

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import structlog
+from structlog.typing import Processor
 
 __all__ = ["configure", "get_logger", "rotate_log_file_if_due"]
 
-_SHARED = [
+_SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
@@ -70,7 +71,12 @@ def rotate_log_file_if_due() -> None:
     """Rotate the owned log file when the other processes' lines have filled it (it otherwise
     rotates only when its owner writes). Cheap: one seek; the supervisor calls it every second."""
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.handlers.RotatingFileHandler) and handler.stream is not None:
+        # (A handler's lock is None only before its __init__ has run createLock; typeshed allows for it.)
+        if (
+            isinstance(handler, logging.handlers.RotatingFileHandler)
+            and handler.stream is not None
+            and handler.lock is not None
+        ):
             with handler.lock:
                 handler.stream.seek(0, 2)
                 if handler.stream.tell() >= handler.maxBytes:

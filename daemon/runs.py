@@ -6,7 +6,7 @@ import pickle
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -27,7 +27,7 @@ __all__ = ["Instrument", "LiveRun", "ensure_classifier", "new_run_id"]
 
 def new_run_id(preset_name: str, seed: int, root: Path) -> str:
     """UTC start time first, so run folders sort chronologically."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
     base = f"{stamp}-{preset_name}-s{seed}"
     run_id, n = base, 1
@@ -80,7 +80,7 @@ class Instrument:
         flat_out: bool = False,
         duration_seconds: float | None = None,
         wait: Callable[[float], None] = time.sleep,
-    ) -> "LiveRun":
+    ) -> LiveRun:
         """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override).
 
         `wait(seconds)` holds a paced step; one that returns early (the run is to end) lets it go at once.
@@ -141,9 +141,9 @@ class LiveRun:
             self._end(status)
 
     def _warn_if_slow(self, step: int) -> None:
-        if step != 20:
-            return
         pacer = self.pacer
+        if step != 20 or pacer is None:  # called only for a paced run
+            return
         rate = pacer.machine_steps_per_second
         if pacer.projected_seconds > pacer.interval * pacer.steps * 1.05:
             self.log.warning(

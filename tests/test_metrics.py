@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
 
 from daemon.gan.models import GaussianBlur
-from daemon.metrics import frame
-from daemon.metrics import MEASURES, MetricFrame, SampleBatch, measure, measure_batch
+from daemon.metrics import MEASURES, MetricFrame, SampleBatch, frame, measure, measure_batch
 from daemon.metrics.samples import similarity
 
 
@@ -56,7 +56,7 @@ def test_classifier_measures_use_the_classifier_histogram():
 
 
 def test_a_new_measure_registers_by_name_and_appears_in_frames(monkeypatch):
-    with pytest.raises(ValueError, match="add it to SAMPLE_STREAMS in daemon/metrics/frame.py"):
+    with pytest.raises(ValueError, match=re.escape("add it to SAMPLE_STREAMS in daemon/metrics/frame.py")):
         measure("test_mean_brightness", "pixel (0–1)", "mean pixel value")(lambda batch: 0.0)
     monkeypatch.setattr(frame, "SAMPLE_STREAMS", (*frame.SAMPLE_STREAMS, "test_mean_brightness"))
 
@@ -72,7 +72,7 @@ def test_a_new_measure_registers_by_name_and_appears_in_frames(monkeypatch):
 
 
 def test_the_declared_sample_streams_are_the_registered_measures_in_order():
-    assert frame.SAMPLE_STREAMS == tuple(MEASURES)
+    assert tuple(MEASURES) == frame.SAMPLE_STREAMS
 
 
 def test_frame_streams_are_flat_and_round_trip_through_a_record():

@@ -41,7 +41,7 @@ def test_every_stream_of_every_frame_reaches_the_receiver(tmp_path, mnist_root, 
     try:
         output.event("/run/started", "healthy", frames[0].run_id, 300.0)
         for frame in frames:
-            output.frame(frame)
+            output.frame(frame.split()[0])
         started, *bundles = receive(receiver, 1 + len(frames))
     finally:
         output.close()
@@ -49,7 +49,7 @@ def test_every_stream_of_every_frame_reaches_the_receiver(tmp_path, mnist_root, 
     assert len(bundles) == len(frames)
     names = bundles[0][f"{PREFIX}/stream_names"]
     assert names == list(frames[0].streams()) and f"{PREFIX}/stream_names" not in bundles[1]  # said once
-    for frame, bundle in zip(frames, bundles):
+    for frame, bundle in zip(frames, bundles, strict=True):
         assert bundle[f"{PREFIX}/step"] == [frame.step, frame.steps_total]
         streams = frame.streams()
         assert len(bundle[f"{PREFIX}/streams"]) == len(names)

@@ -28,7 +28,7 @@ def test_live_run_records_frames_grids_and_summary(loaded):
     assert recording.status == "completed"
     replayed = list(Replay(recording, speed=None))
     assert [f.step for f in replayed] == list(range(1, 31))
-    for played, trained in zip(replayed, live):
+    for played, trained in zip(replayed, live, strict=True):
         assert played.streams() == pytest.approx(trained.streams(), nan_ok=True)
     grids = [f.step for f in replayed if f.grid is not None]
     assert grids == [1, 25, 30]

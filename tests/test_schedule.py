@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 from daemon.config import parse
@@ -26,7 +27,7 @@ def test_slots_fill_the_opening_hours_back_to_back_with_gaps():
     slots = plan.slots(day)
     assert slots[0].start == datetime(2026, 11, 24, 10, 0) and slots[0].first
     assert slots[-1].end == datetime(2026, 11, 24, 18, 0) and slots[-1].last
-    for before, after in zip(slots, slots[1:]):
+    for before, after in itertools.pairwise(slots):
         assert after.start - before.end == timedelta(seconds=10)
         assert before.seconds >= 60
     names = [s.preset for s in slots[:5]]

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
         recorder.connect_from("PortAudio")
         captured = recorder.record(5.0)  # more than one round of 8 × 0.5 s, wherever it starts
     finally:
-        out, err = stop(child)
+        out, _ = stop(child)
     # Slice the capture into 50 ms windows: in each, at most one channel may be loud.
     windows = captured[: len(captured) // 2400 * 2400].reshape(-1, 2400, CHANNELS)
     energy = np.sqrt((windows**2).mean(axis=1))
@@ -99,7 +100,7 @@ def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
 def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
     env, _ = jack
     config = tmp_path / "installation.toml"
-    config.write_text(open(loaded.source).read() + '\n[audio]\ndevice = "Focusrite"\n')
+    config.write_text(Path(loaded.source).read_text() + '\n[audio]\ndevice = "Focusrite"\n')
     result = run_cli("speaker-test", "--config", str(config), env=env)
     assert result.returncode == 3
     assert 'no output device matches [audio] device = "Focusrite"' in result.stderr
@@ -141,7 +142,7 @@ def test_the_jack_route_plays_every_channel_through_pyos_own_client(jack, short_
     env, recorder = jack
     run = short_runs["collapsed"]
     config = tmp_path / "installation.toml"
-    config.write_text(open(run.loaded.source).read() + '\n[audio]\nroute = "jack"\n')
+    config.write_text(Path(run.loaded.source).read_text() + '\n[audio]\nroute = "jack"\n')
     out = play_on_every_port(run, str(config), "twos-and-sevens", env, recorder)
     assert '"route": "jack"' in out and "system:playback_8" in out  # wired to the speakers as well
 
@@ -150,7 +151,7 @@ def test_the_jack_route_names_the_ports_when_too_few_match(jack, short_runs, tmp
     env, _ = jack
     run = short_runs["random"]
     config = tmp_path / "installation.toml"
-    config.write_text(open(run.loaded.source).read() + '\n[audio]\nroute = "jack"\nchannels = 12\n')
+    config.write_text(Path(run.loaded.source).read_text() + '\n[audio]\nroute = "jack"\nchannels = 12\n')
     result = run_cli("play", str(run.folder), "--config", str(config), env=env)
     assert result.returncode == 3, result.stderr
     assert "[audio] channels = 12, but only 8 JACK ports match" in result.stderr

@@ -13,7 +13,7 @@ from daemon.testing import train_frames
 
 
 def test_every_step_yields_a_complete_frame(loaded, classifier):
-    frames, trainer = train_frames(loaded, "healthy", 12, classifier=classifier)
+    frames, _ = train_frames(loaded, "healthy", 12, classifier=classifier)
     assert [f.step for f in frames] == list(range(1, 13))
     last = frames[-1]
     for name in TRAINING_STREAMS:

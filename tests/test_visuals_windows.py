@@ -99,9 +99,9 @@ def test_three_projectors_fill_three_monitors_and_one_can_come_back(three_monito
         wait_for(child, 5)
         again = thirds(env)
     finally:
-        events, out, err = stop(child)
+        events, _, err = stop(child)
     assert child.returncode == 0, err
-    for index, (empty, drawn) in enumerate(zip(before, shown)):
+    for index, (empty, drawn) in enumerate(zip(before, shown, strict=True)):
         assert np.abs(drawn - empty).mean() > 5 and drawn.std() > 10, f"monitor {index} shows nothing"
     opened = [(e["projector"], e["monitor"]) for e in events if e["event"] == "projector_opened"]
     assert opened == [(0, "DUMMY0"), (1, "DUMMY1"), (2, "DUMMY2"), (2, "DUMMY2")], opened
@@ -119,7 +119,7 @@ def test_projector_test_names_each_projector_and_shows_colour_bars(three_monitor
         wait_for(child, 10)
         shown = thirds(env)
     finally:
-        events, out, err = stop(child)
+        _, out, err = stop(child)
     assert child.returncode == 0, err
     for index in range(3):
         assert f"projector {index}: monitor DUMMY{index}, 1920×1080: test pattern" in out

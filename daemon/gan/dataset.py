@@ -15,9 +15,9 @@ if TYPE_CHECKING:  # torch loads with the images: the supervisor checks the file
     import torch
 
 __all__ = [
-    "MnistMissing",
     "MnistCorrupt",
     "MnistImages",
+    "MnistMissing",
     "check_files",
     "ensure_mnist",
     "fetch",

@@ -45,11 +45,10 @@ def verdict(measures: dict[str, float]) -> str:
 
 def judge_run(
     trainer: GanTrainer, checkpoints: list[int], samples: int = 1000
-) -> Iterator[tuple[int, dict[str, float], MetricFrame]]:
-    """Train flat out, yielding (step, judged measures, last frame) at each checkpoint step."""
+) -> Iterator[tuple[int, dict[str, float | str], MetricFrame]]:
+    """Train flat out, yielding (step, judged measures and their "verdict", last frame) at each checkpoint step."""
     wanted = sorted(set(checkpoints))
     for frame in trainer.frames():
         if frame.step in wanted:
             measures = judge(trainer, samples)
-            measures["verdict"] = verdict(measures)
-            yield frame.step, measures, frame
+            yield frame.step, {**measures, "verdict": verdict(measures)}, frame

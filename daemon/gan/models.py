@@ -8,11 +8,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["Discriminator", "Generator", "GaussianBlur"]
+__all__ = ["Discriminator", "GaussianBlur", "Generator"]
 
 
 class GaussianBlur(nn.Module):
     """A fixed (untrained) Gaussian blur: the underfit regime's generator can never be sharp."""
+
+    kernel_x: torch.Tensor  # buffers, registered in __init__ (so they move with .to(device))
+    kernel_y: torch.Tensor
 
     def __init__(self, sigma_pixels: float):
         super().__init__()

@@ -17,7 +17,7 @@ from daemon.gan.dataset import MnistImages
 from daemon.gan.models import Discriminator, Generator, init_weights
 from daemon.metrics import MetricFrame, SampleBatch, measure_batch
 
-__all__ = ["RunSpec", "GanTrainer", "grid_image", "insides_image"]
+__all__ = ["GanTrainer", "RunSpec", "grid_image", "insides_image"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class _UpdateTracker:
     """‖Δθ‖ / ‖θ‖ of an optimiser step, from a snapshot kept in preallocated buffers."""
 
     def __init__(self, module: nn.Module):
-        self.params = [p for p in module.parameters()]
+        self.params = list(module.parameters())
         self.before = [p.detach().clone() for p in self.params]
 
     def snapshot(self) -> None:

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from daemon.metrics import frame
 
-__all__ = ["Measure", "SampleBatch", "MEASURES", "measure", "measure_batch"]
+__all__ = ["MEASURES", "Measure", "SampleBatch", "measure", "measure_batch"]
 
 HISTOGRAM_BINS = 32
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])

@@ -17,7 +17,7 @@ def prune(root: Path, keep_count: int, keep_megabytes: int, protect: str | None 
     sizes = {r.run_id: r.size_bytes() for r in runs}
     total = sum(sizes.values())
     budget = keep_megabytes * 1024 * 1024
-    deleted = []
+    deleted: list[str] = []
     for run in runs:
         if len(runs) - len(deleted) <= keep_count and total <= budget:
             break

@@ -29,7 +29,7 @@ class Recording:
     folder: Path
     run_seconds: float | None = None
 
-    def at_pace(self, run_seconds: float | None) -> "Recording":
+    def at_pace(self, run_seconds: float | None) -> Recording:
         return Recording(self.folder, run_seconds)
 
     @property

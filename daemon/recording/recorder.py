@@ -17,7 +17,7 @@ from daemon.recording.files import AppendLog, write_atomic
 if TYPE_CHECKING:  # the trainer imports torch; readers of recordings (supervisor, sound, image) need not
     from daemon.gan.trainer import RunSpec
 
-__all__ = ["Recorder", "FRAMES_FILE", "SUMMARY_FILE", "PICTURE_FOLDERS"]
+__all__ = ["FRAMES_FILE", "PICTURE_FOLDERS", "SUMMARY_FILE", "Recorder"]
 
 FRAMES_FILE = "frames.jsonl"
 SUMMARY_FILE = "summary.json"

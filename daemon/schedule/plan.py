@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from daemon.config.schema import Cycle, Hours, RunPreset
 
-__all__ = ["Plan", "Slot", "WEEKDAYS"]
+__all__ = ["WEEKDAYS", "Plan", "Slot"]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SHORTEST_RUN_SECONDS = 60.0  # a remainder shorter than this is added to the slot before it

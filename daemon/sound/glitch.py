@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.sound.server import pyo
 
-__all__ = ["Clicks", "Stutter", "Crusher"]
+__all__ = ["Clicks", "Crusher", "Stutter"]
 
 
 class Clicks:

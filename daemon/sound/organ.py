@@ -26,7 +26,8 @@ class Organ:
         self.pipes = pyo.Sine(freq=freqs, mul=[lvl * scale for lvl in levels])
         # Each twin drifts by beating × (harmonic ratio): the higher the pipe, the faster it beats.
         self.twins = pyo.Sine(
-            freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS)], mul=[lvl * scale for lvl in levels]
+            freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS, strict=True)],
+            mul=[lvl * scale for lvl in levels],
         )
         breath = pyo.ButBP(pyo.PinkNoise(), freq=FUNDAMENTAL_HZ * 8, q=1.5, mul=wind * 0.4)
         wobble = pyo.Sine(freq=0.13, mul=0.15, add=0.85)
@@ -47,7 +48,7 @@ def organ_material(sample_rate_hz: int, seconds: float, seed: int) -> np.ndarray
     rng = np.random.default_rng(seed)
     t = np.arange(int(sample_rate_hz * seconds)) / sample_rate_hz
     tone = np.zeros_like(t)
-    for ratio, level in zip(DRAWBAR_RATIOS, DRAWBAR_LEVELS):
+    for ratio, level in zip(DRAWBAR_RATIOS, DRAWBAR_LEVELS, strict=True):
         freq = FUNDAMENTAL_HZ * 2 * ratio
         tone += level * (np.sin(2 * np.pi * freq * t) + np.sin(2 * np.pi * (freq + 0.7 * ratio) * t))
     breath = np.convolve(rng.standard_normal(t.size), np.ones(24) / 24, mode="same")

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 os.environ.setdefault("PYO_GUI_WX", "0")
-import pyo  # noqa: E402  (after PYO_GUI_WX: no wx chatter on import)
+import pyo  # after PYO_GUI_WX: no wx chatter on import
 
 __all__ = ["ManualServer", "pyo"]
 

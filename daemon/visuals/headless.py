@@ -19,7 +19,8 @@ __all__ = ["HeadlessCanvas", "egl_context"]
 
 def egl_context() -> moderngl.Context:
     try:
-        return moderngl.create_standalone_context(backend="egl", require=330)
+        # moderngl's stubs type every **settings value as a dict; backend takes a str (moderngl's docs).
+        return moderngl.create_standalone_context(backend="egl", require=330)  # type: ignore[arg-type]
     except Exception as exc:  # moderngl/glcontext raise several types for a missing or old libEGL
         raise NoGraphics(
             f"no OpenGL 3.3 through EGL ({exc}). Fix: install Mesa's EGL "

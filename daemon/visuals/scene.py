@@ -15,11 +15,11 @@ def _bind(program: moderngl.Program, textures: dict[str, moderngl.Texture], valu
     for name, texture in textures.items():
         if name in program:
             texture.use(unit)
-            program[name].value = unit
+            program[name] = unit  # Program.__setitem__ sets the uniform's value
             unit += 1
     for name, value in values.items():
         if name in program:
-            program[name].value = value
+            program[name] = value
 
 
 class SceneRenderer:
@@ -51,7 +51,7 @@ class SceneRenderer:
         return self.targets[self.current]
 
     def release(self) -> None:
-        for framebuffer, texture in zip(self.framebuffers, self.targets):
+        for framebuffer, texture in zip(self.framebuffers, self.targets, strict=True):
             framebuffer.release()
             texture.release()
 

@@ -10,7 +10,7 @@ import moderngl
 
 from daemon.logs import get_logger
 
-__all__ = ["FALLBACK_SCENE", "ShaderLibrary", "VERTEX_SHADER", "compile_error_line"]
+__all__ = ["FALLBACK_SCENE", "VERTEX_SHADER", "ShaderLibrary", "compile_error_line"]
 
 # One triangle that covers the screen; `uv` runs 0–1 across it, bottom-up as GL's y.
 VERTEX_SHADER = """
@@ -82,9 +82,8 @@ class ShaderLibrary:
         for name in set(self.compiled) | set(self.failed_mtimes):
             mtime = self._mtime(name)
             known = self.compiled[name].mtime_ns if name in self.compiled else None
-            if mtime != known and mtime != self.failed_mtimes.get(name):
-                if self._load(name):
-                    reloaded.append(name)
+            if mtime != known and mtime != self.failed_mtimes.get(name) and self._load(name):
+                reloaded.append(name)
         return reloaded
 
     def _mtime(self, name: str) -> int:
