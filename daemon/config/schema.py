@@ -7,21 +7,31 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "DEFAULT_MAPPING",
+    "DEFAULT_PRESETS",
+    "HOURS_PATTERN",
+    "OSC_PREFIX_PATTERN",
+    "OSC_TARGET_PATTERN",
     "Audio",
     "Compute",
-    "DEFAULT_MAPPING",
-    "MappingEntry",
-    "Space",
-    "SpaceLayer",
+    "Control",
     "Cycle",
     "Data",
+    "Hours",
+    "Http",
     "Installation",
     "InstallationConfig",
     "Logging",
+    "MappingEntry",
     "Osc",
+    "Projector",
     "RunPreset",
+    "Section",
+    "Space",
+    "SpaceLayer",
     "Streams",
-    "DEFAULT_PRESETS",
+    "Supervision",
+    "Video",
 ]
 
 
@@ -90,7 +100,7 @@ class Http(Section):
     token: str = Field("", description="Bearer token required on every request; needed off loopback.")
 
     @model_validator(mode="after")
-    def _token_off_loopback(self) -> "Http":
+    def _token_off_loopback(self) -> Http:
         if self.address not in ("127.0.0.1", "::1", "localhost") and not self.token:
             raise ValueError(
                 f'address = "{self.address}" is reachable from other machines: set a token '
