@@ -13,6 +13,7 @@ inputs a frame may bring (grid, insides, lanes); readback is one full frame to n
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -20,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import load  # noqa: E402
-from daemon.recording.reader import Recording, list_recordings  # noqa: E402
-from daemon.visuals.director import VisualDirector  # noqa: E402
-from daemon.visuals.headless import HeadlessCanvas  # noqa: E402
+from daemon.config import load
+from daemon.recording.reader import Recording, list_recordings
+from daemon.testing import feed
+from daemon.visuals.director import VisualDirector
+from daemon.visuals.headless import HeadlessCanvas
 
 SCENES = ["passthrough", "samples", "data", "inside"]
 
@@ -47,9 +49,8 @@ def main() -> None:
     loaded = load()
     recording = Recording(Path(args.recording)) if args.recording else list_recordings(loaded.recordings_path)[-1]
     director = VisualDirector(loaded.config.mapping, loaded.config.video)
-    for frame in recording.frames():
-        director.on_frame(frame)
-    director.fade_to(1.0, 0.0)
+    feed(director, recording.frames())
+    director.fade(1.0, 0.0)
     director.tick(0.1)
     print(f"recording {recording.run_id}; median of {args.frames} frames per scene, rounds interleaved")
     for size in args.sizes:
@@ -75,20 +76,20 @@ def main() -> None:
                 f"  {scene:12s} {median:7.2f} ms/frame  {median / base:5.2f}× passthrough"
                 f"{'' if scene == 'passthrough' else '  (goal ≤ 2×)'}"
             )
-        readback = timed(lambda: canvas.output.read(components=3, alignment=1), 20)
+        readback = timed(functools.partial(canvas.output.read, components=3, alignment=1), 20)
         print(f"  readback of one frame: {readback:.2f} ms")
         canvas.release()
     canvas = HeadlessCanvas(loaded.shaders_path, 64, 64)
     inputs = director.inputs
-    for name, array in (("samples", inputs.grid), ("inside", inputs.insides), ("lanes", inputs.lanes)):
-        canvas.textures.set_picture(name, array)
 
-        def upload(name=name, array=array):
-            canvas.textures.set_picture(name, array)
-            canvas.ctx.finish()
+    def upload():
+        canvas.textures.uploaded.clear()  # as if every picture were new: grid, insides and lanes all go up
+        canvas.textures.upload(inputs)
+        canvas.ctx.finish()
 
-        shape = "×".join(str(v) for v in array.shape[::-1])
-        print(f"upload {name:8s} ({shape} {array.dtype}): {timed(upload, 200):.3f} ms")
+    shapes = ", ".join(f"{name} {'×'.join(str(v) for v in array.shape[::-1])} {array.dtype}"
+                       for name, array in (("samples", inputs.grid), ("inside", inputs.insides), ("lanes", inputs.lanes)))
+    print(f"upload of every input texture ({shapes}): {timed(upload, 200):.3f} ms")
     canvas.release()
 
 

@@ -31,8 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     except (MnistMissing, MnistCorrupt, DeviceMissing, NoGraphics, NoDisplay) as exc:
         print(f"twos-and-sevens: {exc}", file=sys.stderr)
         return EXIT_DATA
+    except CommandFailed as exc:
+        print(f"twos-and-sevens: {exc.message}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+class CommandFailed(Exception):
+    """A command that cannot go on: the message for the technician, and the exit code."""
+
+    def __init__(self, exit_code: int, message: str):
+        super().__init__(message)
+        self.exit_code, self.message = exit_code, message
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -199,14 +210,19 @@ def _run(args) -> int:
 def _control(args) -> int:
     import json
 
+    from daemon.messages import RequestInvalid, StatusRequest, parse_request
     from daemon.supervision.control import ask
 
     loaded = configuration.load(args.config)
-    request = {"command": args.command_name}
-    if args.command_name == "override":
-        request.update(preset=args.preset, minutes=args.minutes)
+    body = {"command": args.command_name}
+    if hasattr(args, "preset"):  # override's arguments
+        body.update(preset=args.preset, minutes=args.minutes)
+    try:  # checked here as the daemon checks it: a mistake is told without a round trip
+        request = parse_request(json.dumps(body).encode())
+    except RequestInvalid as exc:
+        raise CommandFailed(EXIT_CONFIG, str(exc)) from None
     try:
-        reply = ask(loaded.control_path, request)
+        reply = ask(loaded.control_path, request.model_dump())
     except OSError as exc:
         print(f"twos-and-sevens: no daemon answers at {loaded.control_path} ({exc.strerror or exc}): is it running, "
               f"and may this user open the socket ([control] group)?", file=sys.stderr)
@@ -215,7 +231,7 @@ def _control(args) -> int:
         print(f"twos-and-sevens: {reply.get('error')}", file=sys.stderr)
         return 1
     reply.pop("ok")
-    print(json.dumps(reply, indent=2, default=str) if args.command_name == "status" else
+    print(json.dumps(reply, indent=2, default=str) if isinstance(request, StatusRequest) else
           ", ".join(f"{k}: {v}" for k, v in reply.items()))
     return 0
 
@@ -321,7 +337,7 @@ def _runs(args) -> int:
 
 
 def _load_recording(args):
-    """(config, the recording args name, re-timed as --run-seconds says), or None after saying what is wrong."""
+    """(config, the recording args name, re-timed as --run-seconds says); CommandFailed says what is wrong."""
     from daemon.recording.reader import Recording
 
     loaded = _load(args)
@@ -329,9 +345,8 @@ def _load_recording(args):
     found = next((Recording(c) for c in (Path(name), loaded.recordings_path / name) if (c / "frames.jsonl").is_file()),
                  None)
     if found is None:
-        print(f"twos-and-sevens: no recording at {name} or {loaded.recordings_path / name} "
-              f"(`twos-and-sevens runs` lists them)", file=sys.stderr)
-        return None
+        raise CommandFailed(EXIT_DATA, f"no recording at {name} or {loaded.recordings_path / name} "
+                                       f"(`twos-and-sevens runs` lists them)")
     pace = args.run_seconds
     if pace is None:
         return loaded, found
@@ -340,31 +355,22 @@ def _load_recording(args):
     except (KeyError, TypeError, ValueError):
         seconds = None
     if seconds is None or not 0 < seconds <= 86_400:
-        print(f"twos-and-sevens: --run-seconds {pace}: give seconds (above 0, at most 86400), or 'preset' for a "
-              f"recording whose summary.json names its preset's duration", file=sys.stderr)
-        return None
+        raise CommandFailed(EXIT_DATA, f"--run-seconds {pace}: give seconds (above 0, at most 86400), or 'preset' "
+                                       f"for a recording whose summary.json names its preset's duration")
     return loaded, found.at_pace(seconds)
 
 
 def _play(args) -> int:
+    from daemon.senses.replay import follow, replay_messages
     from daemon.sound.live import LiveSound
-    from daemon.streams import Replay
 
-    found = _load_recording(args)
-    if found is None:
-        return EXIT_DATA
-    loaded, recording = found
+    loaded, recording = _load_recording(args)
     stop = _stop_on_signals()
     audio = loaded.config.audio
     sound = LiveSound(loaded, args.channels)
     try:
-        sound.fade_to(1.0, audio.run_fade_in_seconds)
-        for frame in Replay(recording, speed=args.speed):
-            if stop.is_set():
-                break
-            sound.on_frame(frame)
-        sound.fade_to(0.0, audio.run_fade_out_seconds if not stop.is_set() else 1.0)
-        stop.wait(audio.run_fade_out_seconds if not stop.is_set() else 1.0)
+        follow(replay_messages(recording, args.speed, audio.run_fade_in_seconds, audio.run_fade_out_seconds),
+               sound.deliver, stop)
     finally:
         sound.close()
     return 0
@@ -404,10 +410,7 @@ def _speaker_test(args) -> int:
 def _render_audio(args) -> int:
     from daemon.sound.render import render_recording
 
-    found = _load_recording(args)
-    if found is None:
-        return EXIT_DATA
-    loaded, recording = found
+    loaded, recording = _load_recording(args)
     channels = args.channels or loaded.config.audio.channels
     if not 1 <= channels <= 32:
         print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
@@ -421,35 +424,18 @@ def _render_audio(args) -> int:
 def _show(args) -> int:
     import queue
 
-    from daemon.streams import Replay
+    from daemon.senses.replay import follow, replay_messages
     from daemon.visuals.director import VisualDirector
-    from daemon.visuals.projectors import Fade, ProjectorWall
+    from daemon.visuals.projectors import ProjectorWall
 
-    found = _load_recording(args)
-    if found is None:
-        return EXIT_DATA
-    loaded, recording = found
+    loaded, recording = _load_recording(args)
     video = loaded.config.video
     stop = _stop_on_signals()
-    director = VisualDirector(loaded.config.mapping, video)
-    wall = ProjectorWall(loaded, director, windowed=args.windowed)
-    director.fade_to(1.0, video.fade_seconds)
-    frames: queue.Queue = queue.Queue()
-
-    def feed() -> None:
-        for frame in Replay(recording, speed=args.speed):
-            if stop.is_set():
-                return
-            frames.put(frame)
-        frames.put(Fade(0.0, video.fade_seconds))
-        if not stop.wait(video.fade_seconds + 0.5):
-            stop.set()
-
-    threading.Thread(target=feed, name="replay", daemon=True).start()
-    try:
-        wall.run(frames, stop)
-    finally:
-        wall.close()
+    wall = ProjectorWall(loaded, VisualDirector(loaded.config.mapping, video), windowed=args.windowed)
+    inbox: queue.Queue = queue.Queue()
+    messages = replay_messages(recording, args.speed, video.fade_seconds, video.fade_seconds)
+    threading.Thread(target=follow, args=(messages, inbox.put, stop), name="replay", daemon=True).start()
+    wall.play(inbox, stop)
     return 0
 
 
@@ -466,20 +452,14 @@ def _projector_test(args) -> int:
     timer = threading.Timer(args.seconds, stop.set)
     timer.daemon = True
     timer.start()
-    try:
-        wall.run(queue.Queue(), stop)
-    finally:
-        wall.close()
+    wall.play(queue.Queue(), stop)
     return 0
 
 
 def _render_video(args) -> int:
     from daemon.visuals.video import render_video
 
-    found = _load_recording(args)
-    if found is None:
-        return EXIT_DATA
-    loaded, recording = found
+    loaded, recording = _load_recording(args)
     scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
     known = {p.stem for p in loaded.shaders_path.glob("*.frag")}
     unknown = [scene for scene in scenes if scene not in known]

@@ -1,33 +1,16 @@
-"""Metric → parameter curves: ranges, curve shapes, inversion and smoothing, for sound and image alike."""
+"""Metric → parameter curves: ranges, curve shapes, inversion and smoothing, for sound and image alike.
+
+The targets themselves (names, ranges, defaults) live in daemon/targets.py.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping as Dict
-from dataclasses import dataclass
 
 from daemon.config.schema import MappingEntry
 
-__all__ = ["Mapper", "Parameter", "curve_value", "mapping_targets"]
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A mapping target: values are clamped to [low, high]; `default` is the idle state."""
-
-    default: float
-    low: float
-    high: float
-    unit: str
-    meaning: str
-
-
-def mapping_targets() -> dict[str, Parameter]:
-    """Every parameter a [[mapping]] may drive: sound.* (docs/sound.md) and visual.* (docs/visuals.md)."""
-    from daemon.sound.parameters import SOUND_PARAMETERS
-    from daemon.visuals.parameters import VISUAL_PARAMETERS
-
-    return {**SOUND_PARAMETERS, **VISUAL_PARAMETERS}
+__all__ = ["Mapper", "curve_value"]
 
 
 def curve_value(entry: MappingEntry, raw: float) -> float:

@@ -13,20 +13,20 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from daemon.config.schema import Osc
 from daemon.logs import get_logger
-from daemon.metrics import MetricFrame
+from daemon.messages import StreamFrame
 
 __all__ = ["OscOutput", "frame_messages"]
 
 QUEUE_LENGTH = 256
 
 
-def frame_messages(frame: MetricFrame) -> list[tuple[str, list]]:
+def frame_messages(frame: StreamFrame) -> list[tuple[str, list]]:
     """(address under the prefix, arguments) for one frame: docs/osc.md lists them.
 
     Streams not measured yet (NaN) are left out of /stream/…; /streams carries every one in
     /stream_names' order, NaN as -1 (receivers such as Max choke on NaN).
     """
-    streams = frame.streams()
+    streams = frame.streams
     messages: list[tuple[str, list]] = [("/step", [frame.step, frame.steps_total]), ("/progress", [frame.progress])]
     messages += [(f"/stream/{name}", [float(value)]) for name, value in streams.items() if not math.isnan(value)]
     messages.append(("/streams", [-1.0 if math.isnan(v) else float(v) for v in streams.values()]))
@@ -62,7 +62,7 @@ class OscOutput:
         self.thread = threading.Thread(target=self._send_loop, name="osc", daemon=True)
         self.thread.start()
 
-    def frame(self, frame: MetricFrame) -> None:
+    def frame(self, frame: StreamFrame) -> None:
         self._put(frame)
 
     def event(self, address: str, *arguments) -> None:
@@ -89,10 +89,10 @@ class OscOutput:
                 item = self.queue.get()
                 if item is None:
                     return
-                if isinstance(item, MetricFrame):
+                if isinstance(item, StreamFrame):
                     messages = frame_messages(item)
                     if not self.names_sent:  # once per start: what /streams' values are
-                        messages.append(("/stream_names", list(item.streams())))
+                        messages.append(("/stream_names", list(item.streams)))
                         self.names_sent = True
                 else:
                     messages = [item]

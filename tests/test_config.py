@@ -9,6 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from daemon.config import ConfigInvalid, InstallationConfig, load, parse
+from daemon.config.schema import DEFAULT_MAPPING
+from daemon.targets import mapping_targets
 from tests.conftest import REPO, run_cli
 
 SHIPPED = REPO / "installation.toml"
@@ -152,6 +154,59 @@ def test_mapping_mistakes_name_the_stream_or_parameter_meant():
     assert "Did you mean 'sound.drone.level'?" in messages["mapping[0].target"][1]
     assert messages["mapping[2].target"][0] == 7 and "already driven by mapping [1]" in messages["mapping[2].target"][1]
     assert "'cubic' is not allowed" in messages["mapping.2.curve"][1]
+
+
+TARGETS = mapping_targets()
+
+
+def _one_mapping(target: str, output_min: float, output_max: float) -> str:
+    # Two tables before it, so the error must name mapping[2] and the key's own line, not the first header.
+    fits_defaults = [name for name, p in sorted(TARGETS.items()) if name != target and p.low <= 0 and p.high >= 1]
+    first, second = fits_defaults[:2]
+    return (f'[[mapping]]\nsource = "rms"\ntarget = "{first}"\n'
+            f'[[mapping]]\nsource = "rms"\ntarget = "{second}"\n'
+            f'[[mapping]]\nsource = "similarity"\ntarget = "{target}"\n'
+            f"output_min = {output_min!r}\noutput_max = {output_max!r}\n")
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_targets_output_range_is_checked_against_its_own(target):
+    parameter = TARGETS[target]
+    low, high, span = parameter.low, parameter.high, parameter.high - parameter.low
+    allowed = f"allowed {low:g} to {high:g} ({parameter.unit})"
+    # Inside the range (both ends, and a reversed range for an inverted feel) is fine.
+    for output_min, output_max in ((low, high), (high, low), (low + span / 4, high - span / 4)):
+        config = parse(_one_mapping(target, output_min, output_max))
+        assert (config.mapping[2].output_min, config.mapping[2].output_max) == (output_min, output_max)
+    # Above high: today it would be clamped without a word; now it is a config error that says the range.
+    [above] = errors_of(_one_mapping(target, low, high + max(span, 1.0)))
+    assert above.key == "mapping[2].output_max" and above.line == 11
+    assert target in above.message and allowed in above.message and "Fix:" in above.message
+    assert str(above).startswith("installation.toml:11: mapping[2].output_max: ")
+    # Below low, likewise, on output_min's line.
+    [below] = errors_of(_one_mapping(target, low - max(span, 1.0), high))
+    assert below.key == "mapping[2].output_min" and below.line == 10
+    assert target in below.message and allowed in below.message and "Fix:" in below.message
+
+
+def test_an_output_range_left_to_the_defaults_is_checked_too():
+    # output_min defaults to 0: below sound.noise.cutoff_hz's 50 Hz; the header line is the one to fix.
+    [error] = errors_of('[[mapping]]\nsource = "rms"\ntarget = "sound.noise.cutoff_hz"\noutput_max = 9000\n')
+    assert error.key == "mapping[0].output_min" and error.line == 1
+    assert "not set, so the default 0 applies" in error.message and "allowed 50 to 18000 (Hz)" in error.message
+
+
+def test_a_wrongly_typed_output_is_left_to_the_schema():
+    errors = errors_of('[[mapping]]\nsource = "rms"\ntarget = "sound.drone.level"\noutput_max = "loud"\n')
+    assert [e.key for e in errors] == ["mapping.0.output_max"]
+
+
+def test_the_embedded_default_mapping_keeps_inside_every_targets_range():
+    for index, entry in enumerate(DEFAULT_MAPPING):
+        parameter = TARGETS[entry.target]
+        for key in ("output_min", "output_max"):
+            value = getattr(entry, key)
+            assert parameter.low <= value <= parameter.high, (index, entry.target, key, value)
 
 
 def test_projector_mistakes_name_the_scene_meant_and_the_crop_allowed(tmp_path):

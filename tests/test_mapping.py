@@ -8,6 +8,7 @@ import pytest
 
 from daemon.config.schema import MappingEntry
 from daemon.mapping import Mapper, curve_value
+from daemon.targets import mapping_targets
 
 
 def entry(**overrides) -> MappingEntry:
@@ -65,7 +66,6 @@ def test_a_crossfade_glide_slows_every_value_for_its_length_then_lets_go():
 
 
 def test_every_mapping_target_is_documented_for_the_artist():
-    from daemon.mapping import mapping_targets
     from tests.conftest import REPO
 
     docs = {"sound": (REPO / "docs" / "sound.md").read_text(), "visual": (REPO / "docs" / "visuals.md").read_text()}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from daemon.config import parse
 from daemon.config.loader import LoadedConfig
+from daemon.messages import Crossfade, Fade, Pause, Play, Resume, StopRun
 from daemon.schedule.programme import Programme
 
 OPEN_10_TO_18 = "".join(
@@ -23,7 +24,7 @@ NO_CROSSFADE = "[cycle]\ncrossfade_seconds = 0.0\n"  # each run fades out, the n
 def programme(tmp_path, toml: str = "", runs: int | None = None):
     loaded = LoadedConfig(parse("[hours]\n" + OPEN_10_TO_18 + toml), "test", tmp_path)
     trainer, senses = [], []
-    made = Programme(loaded, lambda *m: trainer.append(m), lambda *m: senses.append(m), tmp_path / "state.json", runs)
+    made = Programme(loaded, trainer.append, senses.append, tmp_path / "state.json", runs)
     made.on_idle()
     return made, trainer, senses
 
@@ -35,41 +36,41 @@ def test_the_plan_plays_within_hours_and_is_dark_outside(tmp_path):
     opening = datetime(2026, 11, 25, 10, 0, 1)
     prog.tick(opening)
     slot = prog.plan.at(opening)
-    assert trainer == [("play", slot.preset, (slot.end - opening).total_seconds())]
-    assert senses == [("fade", 1.0, 30.0)]  # the first run of the day rises with [hours] fade_in_seconds
+    assert trainer == [Play(slot.preset, (slot.end - opening).total_seconds())]
+    assert senses == [Fade(1.0, 30.0)]  # the first run of the day rises with [hours] fade_in_seconds
     prog.tick(slot.end - timedelta(seconds=4))
-    assert senses[-1] == ("fade", 0.0, 5.0)  # the run's own fade-out, before the slot ends
+    assert senses[-1] == Fade(0.0, 5.0)  # the run's own fade-out, before the slot ends
     prog.tick(slot.end)
-    assert trainer[-1] == ("stop_run",)
+    assert trainer[-1] == StopRun()
     prog.on_run_ended("stopped", slot.end)
     prog.on_idle()
     prog.tick(slot.end + timedelta(seconds=0.1))
-    assert trainer[-1][:2] == ("play", prog.plan.at(slot.end).preset)
+    assert trainer[-1].preset == prog.plan.at(slot.end).preset
 
 
 def test_an_override_plays_now_and_the_schedule_resumes_after_it(tmp_path):
     prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
     now = datetime(2026, 11, 25, 12, 0)
     prog.tick(now)
-    scheduled = trainer[-1][1]
+    scheduled = trainer[-1].preset
     prog.override_with("random", 2.0, "alice", now)
     prog.tick(now + timedelta(seconds=1))
-    assert trainer[-1] == ("stop_run",) and senses[-1] == ("fade", 0.0, 1.0)  # a quick fade out, then in
+    assert trainer[-1] == StopRun() and senses[-1] == Fade(0.0, 1.0)  # a quick fade out, then in
     prog.on_run_ended("stopped", now)
     prog.on_idle()
     prog.tick(now + timedelta(seconds=1.5))
-    assert trainer[-1] == ("play", "random", 118.5)
+    assert trainer[-1] == Play("random", 118.5)
     # A restart in the middle keeps the override (state.json), then the clock takes over again.
     again, trainer2, _ = programme(tmp_path, NO_CROSSFADE)
     again.tick(now + timedelta(seconds=30))
-    assert trainer2[-1][1] == "random"
+    assert trainer2[-1].preset == "random"
     again.tick(now + timedelta(minutes=2, seconds=1))
-    assert trainer2[-1] == ("stop_run",)
+    assert trainer2[-1] == StopRun()
     again.on_run_ended("stopped", now)
     again.on_idle()
     later = now + timedelta(minutes=2, seconds=2)
     again.tick(later)
-    assert trainer2[-1][:2] == ("play", again.plan.at(later).preset) and again.override is None
+    assert trainer2[-1].preset == again.plan.at(later).preset and again.override is None
     assert scheduled in ("healthy", "collapsed", "underfit", "random")
 
 
@@ -77,28 +78,28 @@ def test_consecutive_runs_and_an_override_crossfade_and_only_closing_fades_to_da
     prog, trainer, senses = programme(tmp_path, "[cycle]\ncrossfade_seconds = 6.0\n")
     opening = datetime(2026, 11, 25, 10, 0, 1)
     prog.tick(opening)
-    assert senses == [("fade", 1.0, 30.0)]  # the day still rises from dark
+    assert senses == [Fade(1.0, 30.0)]  # the day still rises from dark
     first = prog.plan.at(opening)
     prog.tick(first.end - timedelta(seconds=2))
-    assert senses == [("fade", 1.0, 30.0)]  # no fade-out before the next run
+    assert senses == [Fade(1.0, 30.0)]  # no fade-out before the next run
     prog.tick(first.end)
-    assert trainer[-1] == ("stop_run",) and len(senses) == 1
+    assert trainer[-1] == StopRun() and len(senses) == 1
     prog.on_run_ended("stopped", first.end)
     prog.on_idle()
     prog.tick(first.end + timedelta(seconds=0.5))
-    assert trainer[-1][:2] == ("play", prog.plan.at(first.end).preset) and senses[-1] == ("crossfade", 6.0)
+    assert trainer[-1].preset == prog.plan.at(first.end).preset and senses[-1] == Crossfade(6.0)
     now = first.end + timedelta(seconds=30)
     prog.override_with("random", 1.0, "alice", now)
     prog.tick(now)
-    assert trainer[-1] == ("stop_run",) and senses[-1] == ("crossfade", 6.0)  # no dip to silence
+    assert trainer[-1] == StopRun() and senses[-1] == Crossfade(6.0)  # no dip to silence
     prog.on_run_ended("stopped", now)
     prog.on_idle()
     prog.tick(now + timedelta(seconds=0.5))
-    assert trainer[-1][:2] == ("play", "random") and senses[-1] == ("crossfade", 6.0) and len(senses) == 3
+    assert trainer[-1].preset == "random" and senses[-1] == Crossfade(6.0) and len(senses) == 3
     prog.override = None
     prog.playing = prog.wanted(datetime(2026, 11, 25, 17, 59))  # as if the day had played on to its last slot
     prog.tick(prog.playing.end - timedelta(seconds=29))
-    assert senses[-1] == ("fade", 0.0, 30.0)  # closing: the day's fade-out, to dark
+    assert senses[-1] == Fade(0.0, 30.0)  # closing: the day's fade-out, to dark
 
 
 def test_a_run_that_completes_just_before_its_slot_ends_is_not_started_again(tmp_path):
@@ -111,7 +112,7 @@ def test_a_run_that_completes_just_before_its_slot_ends_is_not_started_again(tmp
     prog.tick(slot_end - timedelta(seconds=0.1))
     assert len(trainer) == 1  # no 0.1-second run of the same slot
     prog.tick(slot_end + timedelta(seconds=0.05))
-    assert trainer[-1][:2] == ("play", prog.plan.at(slot_end).preset) and senses[-1][0] == "crossfade"
+    assert trainer[-1].preset == prog.plan.at(slot_end).preset and isinstance(senses[-1], Crossfade)
 
 
 def test_pause_holds_everything_until_resume(tmp_path):
@@ -121,10 +122,10 @@ def test_pause_holds_everything_until_resume(tmp_path):
     prog.set_paused(True, "bob")
     slot_end = prog.playing.end
     prog.tick(slot_end + timedelta(seconds=1))
-    assert trainer[-1] == ("pause",)  # no stop_run while paused, even past the slot's end
+    assert trainer[-1] == Pause()  # no stop_run while paused, even past the slot's end
     prog.set_paused(False, "bob")
     prog.tick(slot_end + timedelta(seconds=2))
-    assert trainer[-2:] == [("resume",), ("stop_run",)]
+    assert trainer[-2:] == [Resume(), StopRun()]
 
 
 def test_a_failing_run_is_retried_with_backoff(tmp_path):
@@ -132,11 +133,11 @@ def test_a_failing_run_is_retried_with_backoff(tmp_path):
     now = datetime(2026, 11, 25, 12, 0)
     for failures in range(3):
         prog.tick(now)
-        assert trainer[-1][0] == "play"
+        assert isinstance(trainer[-1], Play)
         prog.on_run_ended("failed", now)
         prog.on_idle()
         prog.tick(now + timedelta(seconds=0.9 * 2**failures))
-        assert trainer[-1][0] == "play" and len(trainer) == failures + 1  # not yet
+        assert isinstance(trainer[-1], Play) and len(trainer) == failures + 1  # not yet
         now += timedelta(seconds=2**failures)
     prog.tick(now)
     assert len(trainer) == 4
@@ -147,7 +148,7 @@ def test_runs_mode_plays_the_cycle_from_its_start_then_finishes(tmp_path):
     now = datetime(2026, 11, 25, 3, 0)  # closed hours do not matter here
     for expected in ("random", "underfit", "random"):
         prog.tick(now)
-        assert trainer[-1][:2] == ("play", expected)
+        assert trainer[-1].preset == expected
         prog.on_run_ended("completed", now)
         prog.on_idle()
     prog.tick(now)

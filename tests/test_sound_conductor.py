@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from daemon.recording.reader import Recording
+from daemon.testing import feed
 from daemon.sound.conductor import IDLE, Conductor
 from daemon.sound.engine import SoundEngine
 from daemon.sound.server import ManualServer
@@ -20,8 +21,7 @@ def test_frames_stop_sound_holds_then_drifts_to_idle(short_runs):
     try:
         engine = SoundEngine(audio, config.space, 4, audio.sample_rate_hz, run.loaded.base_dir)
         conductor = Conductor(engine, config.mapping, audio)
-        for frame in Recording(run.folder).frames(with_grids=False):
-            conductor.on_frame(frame)
+        feed(conductor, Recording(run.folder).frames(with_grids=False))
         clicks = "sound.glitch.click_rate_hz"
 
         def play(seconds: float) -> np.ndarray:

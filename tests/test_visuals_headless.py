@@ -14,9 +14,10 @@ from structlog.testing import capture_logs
 from daemon.config.loader import SHIPPED_SHADERS
 from daemon.config.schema import Video
 from daemon.recording.reader import Recording
+from daemon.testing import feed
+from daemon.targets import VISUAL_PARAMETERS
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
-from daemon.visuals.parameters import VISUAL_PARAMETERS
 from daemon.visuals.shaders import ShaderLibrary
 
 WIDTH, HEIGHT = 320, 180
@@ -35,9 +36,8 @@ def canvas():
 def director_with(frames=(), **values) -> VisualDirector:
     """A director without mappings (values stay where the test puts them), faded fully in."""
     director = VisualDirector([], Video())
-    for frame in frames:
-        director.on_frame(frame)
-    director.fade_to(1.0, 0.0)
+    feed(director, frames)
+    director.fade(1.0, 0.0)
     director.tick(0.1)
     director.values.update(values)
     return director
@@ -55,7 +55,6 @@ def entropy_bits(image: np.ndarray) -> float:
 
 def test_every_shipped_scene_compiles_and_draws(canvas, short_runs):
     director = director_with(recorded(short_runs, "healthy"))
-    canvas.textures.set_picture("label", np.full((8, 32), 255, np.uint8))
     for scene in SCENES:
         image = canvas.draw(scene, director)
         assert scene in canvas.library.compiled, canvas.library.errors.get(scene)
@@ -95,8 +94,7 @@ def test_the_data_lanes_follow_the_streams(canvas, short_runs):
     frames = recorded(short_runs, "random")
     director = director_with(frames[:10], **{"visual.data.flicker": 0.0})
     before = canvas.draw("data", director).astype(float)
-    for frame in frames[10:]:
-        director.on_frame(frame)
+    feed(director, frames[10:])
     after = canvas.draw("data", director).astype(float)
     numerals = slice(0, int(WIDTH * 0.14))
     assert np.abs(before[:, numerals] - after[:, numerals]).mean() > 1  # the values changed
@@ -108,9 +106,10 @@ def test_the_data_lanes_follow_the_streams(canvas, short_runs):
 def test_blackout_is_black_and_fades_are_gradual(canvas, short_runs):
     director = director_with(recorded(short_runs, "random"))
     assert canvas.draw("samples", director).max() > 100
-    director.blackout()
+    director.fade(0.0, 0.0)  # at once
+    director.tick(0.0)
     assert canvas.draw("samples", director).max() == 0
-    director.fade_to(1.0, 2.0)
+    director.fade(1.0, 2.0)
     director.tick(1.0)
     assert director.brightness == pytest.approx(0.5)
 
@@ -120,8 +119,7 @@ def test_a_crossfade_blends_one_runs_grid_into_the_next(canvas, short_runs):
     director = director_with(healthy)
     old = canvas.draw("passthrough", director).astype(float)
     director.crossfade(4.0)
-    for frame in random:
-        director.on_frame(frame)
+    feed(director, random)
     director.tick(0.01)
     assert np.abs(canvas.draw("passthrough", director).astype(float) - old).mean() < 2  # no jump to the new grid
     director.tick(2.0)
@@ -130,7 +128,7 @@ def test_a_crossfade_blends_one_runs_grid_into_the_next(canvas, short_runs):
     new = canvas.draw("passthrough", director).astype(float)
     assert np.abs(old - new).mean() > 20  # two different pictures
     assert np.abs(halfway - (old + new) / 2).mean() < 3  # halfway is half of each
-    director.on_frame(healthy[-1])  # after the crossfade, new grids show at once again
+    feed(director, healthy[-1:])  # after the crossfade, new grids show at once again
     assert np.abs(canvas.draw("passthrough", director).astype(float) - old).mean() < 2
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_of_key
-from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
+from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig, MappingEntry
+from daemon.targets import Parameter, mapping_targets
 
 __all__ = ["LoadedConfig", "default_config_path", "load", "parse"]
 
@@ -135,12 +137,11 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
 
 
 def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
-    """Each [[mapping]] must read a stream that exists and drive a parameter that exists, once."""
+    """Each [[mapping]] must read a stream that exists and drive a parameter that exists, once, within its range."""
     entries = raw.get("mapping", [])
     if not isinstance(entries, list):
         return []
     from daemon.metrics import stream_names
-    from daemon.mapping import mapping_targets
 
     parameters = mapping_targets()
     streams, targets = stream_names(), sorted(parameters)
@@ -160,7 +161,34 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
         elif isinstance(target, str) and target in seen:
             errors.append(ConfigError(file, f"mapping[{index}].target", f"'{target}' is already driven by mapping "
                                       f"[{seen[target]}]; one mapping per parameter.", line))
+        if isinstance(target, str) and target in parameters:
+            errors += _output_range(entry, index, target, parameters[target], text, file)
         seen.setdefault(target, index)
+    return errors
+
+
+def _output_range(entry: dict, index: int, target: str, parameter: Parameter, text: str,
+                  file: str) -> list[ConfigError]:
+    """output_min and output_max must lie in the target's [low, high]: beyond it the value is clamped, silently."""
+    errors = []
+    allowed = f"{parameter.low:g} to {parameter.high:g} ({parameter.unit})"
+    for key in ("output_min", "output_max"):
+        given = key in entry
+        value = entry[key] if given else MappingEntry.model_fields[key].default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue  # not a number (or nan, inf): the schema reports it
+        if parameter.low <= value <= parameter.high:
+            continue
+        what = f"{value:g}" if given else f"not set, so the default {value:g} applies; it"
+        errors.append(ConfigError(
+            file,
+            f"mapping[{index}].{key}",
+            f"{what} is outside the range of {target}: allowed {allowed}; beyond it the value would be "
+            f"clamped without a word. Fix: {'set' if given else 'add'} `{key} = …` with a value from "
+            f"{parameter.low:g} to {parameter.high:g} (docs/{'sound' if target.startswith('sound.') else 'visuals'}"
+            f".md lists each parameter's range).",
+            _line_in_array_entry(text, "mapping", index, key if given else None),
+        ))
     return errors
 
 
@@ -190,6 +218,21 @@ def _line_of_array_entry(text: str, name: str, index: int) -> int | None:
     """The header line of the index-th [[name]] table."""
     headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{name}]]")]
     return headers[index] if index < len(headers) else None
+
+
+def _line_in_array_entry(text: str, name: str, index: int, key: str | None) -> int | None:
+    """The line of `key = …` inside the index-th [[name]] table, else that table's header line."""
+    header = _line_of_array_entry(text, name, index)
+    if header is None or key is None:
+        return header
+    lines = text.splitlines()
+    for number in range(header + 1, len(lines) + 1):
+        line = lines[number - 1].strip()
+        if line.startswith("["):
+            break  # the next table: the key is not written in this one
+        if line.split("=", 1)[0].strip().strip("\"'") == key and "=" in line:
+            return number
+    return header
 
 
 def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from daemon.messages import PictureFrame, StreamFrame
+
 __all__ = ["MetricFrame", "SAMPLE_STREAMS", "TRAINING_STREAMS", "stream_names"]
 
 # Per-step training measures carried as fields (name → unit, meaning); sample measures travel in `samples`.
@@ -91,6 +93,14 @@ class MetricFrame:
         for digit in range(10):
             values[f"class_{digit}"] = self.class_histogram[digit] if self.class_histogram else math.nan
         return values
+
+    def split(self) -> tuple[StreamFrame, PictureFrame | None]:
+        """The frame as it travels: its streams for every sense, its pictures (when it has any) for the image."""
+        streams = StreamFrame(self.run_id, self.preset, self.step, self.steps_total, self.time_unix_seconds,
+                              self.elapsed_seconds, self.streams(), self.class_histogram)
+        if self.grid is None and self.insides is None:
+            return streams, None
+        return streams, PictureFrame(self.run_id, self.step, self.grid, self.insides)
 
     def to_record(self) -> dict:
         """A JSON-ready dict without the grid (grids are stored as PNG)."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
+from daemon.messages import Crossfade, Fade, Message, Pause, Play, Resume, RunStatus, StopRun
 from daemon.recording.files import write_atomic
 from daemon.schedule.plan import Plan
 
@@ -44,7 +46,8 @@ class Programme:
     overrides honoured.
     """
 
-    def __init__(self, loaded: LoadedConfig, send_trainer, send_senses, state_path: Path, runs: int | None = None,
+    def __init__(self, loaded: LoadedConfig, send_trainer: Callable[[Message], None],
+                 send_senses: Callable[[Fade | Crossfade], None], state_path: Path, runs: int | None = None,
                  ignore_hours: bool = False):
         config = loaded.config
         self.plan = Plan(config.cycle, config.hours, config.runs)
@@ -117,7 +120,7 @@ class Programme:
         return 0.0 if self.crossfading else self.config.audio.run_fade_out_seconds
 
     def _fade(self, level: float, seconds: float) -> None:
-        self.send_senses("fade", level, seconds)
+        self.send_senses(Fade(level, seconds))
         self.lit = level > 0
 
     # Each pass
@@ -140,9 +143,9 @@ class Programme:
         if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at and \
                 left >= LEAST_RUN_SECONDS:
             seconds = left
-            self.send_trainer("play", want.preset, seconds)
+            self.send_trainer(Play(want.preset, seconds))
             if self.crossfading and self.lit:
-                self.send_senses("crossfade", self.config.cycle.crossfade_seconds)
+                self.send_senses(Crossfade(self.config.cycle.crossfade_seconds))
             else:
                 self._fade(1.0, want.fade_in)
             self.playing, self.trainer_idle, self.fading_out, self.dark = want, False, False, False
@@ -158,7 +161,7 @@ class Programme:
         if not self.stopping_run:
             if fade_seconds is not None:
                 self._fade(0.0, fade_seconds)
-            self.send_trainer("stop_run")
+            self.send_trainer(StopRun())
             self.stopping_run = True
 
     # The trainer reports
@@ -166,7 +169,7 @@ class Programme:
     def on_idle(self) -> None:
         self.trainer_idle = True
 
-    def on_run_ended(self, status: str, now: datetime) -> None:
+    def on_run_ended(self, status: RunStatus, now: datetime) -> None:
         self.playing, self.stopping_run = None, False
         if status == "failed":
             self.failures += 1
@@ -209,7 +212,7 @@ class Programme:
     def set_paused(self, paused: bool, who: str) -> dict:
         if paused != self.paused:
             self.paused = paused
-            self.send_trainer("pause" if paused else "resume")
+            self.send_trainer(Pause() if paused else Resume())
             self._save_state()
             self.log.info("paused" if paused else "resumed", by=who)
         return {"paused": self.paused}

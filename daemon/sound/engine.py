@@ -11,9 +11,9 @@ from daemon.sound.grains import GranularCloud
 from daemon.sound.master import Master
 from daemon.sound.noise import NoiseFloor
 from daemon.sound.organ import Organ, RecordedDrone, organ_material
-from daemon.sound.parameters import SOUND_PARAMETERS
 from daemon.sound.server import pyo
 from daemon.sound.space import spatialise
+from daemon.targets import SOUND_PARAMETERS
 
 __all__ = ["SoundEngine"]
 

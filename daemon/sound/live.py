@@ -7,7 +7,8 @@ import time
 
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
-from daemon.metrics import MetricFrame
+from daemon.messages import Message
+from daemon.senses import deliver
 from daemon.sound.conductor import Conductor
 from daemon.sound.engine import SoundEngine
 from daemon.sound.outputs import open_output
@@ -18,7 +19,7 @@ CONTROL_HZ = 30.0
 
 
 class LiveSound:
-    """Plays the engine on the configured device; frames arrive from any thread via on_frame().
+    """Plays the engine on the configured device; messages arrive from any thread via deliver().
 
     The audio thread does no Python work beyond one server.process() and a copy (NOTES: keep it
     tiny), or none at all on the JACK route; the mapping runs in a control thread at 30 Hz.
@@ -53,16 +54,10 @@ class LiveSound:
                 self.conductor.tick(now - last)
             last = now
 
-    def on_frame(self, frame: MetricFrame) -> None:
+    def deliver(self, message: Message) -> None:
+        """A sense message (frame, fade, crossfade…) from any thread."""
         with self.lock:
-            self.conductor.on_frame(frame)
-
-    def fade_to(self, level: float, seconds: float) -> None:
-        self.engine.fade_to(level, seconds)
-
-    def crossfade(self, seconds: float) -> None:
-        with self.lock:
-            self.conductor.crossfade(seconds)
+            deliver(self.conductor, message)
 
     def close(self) -> None:
         self.stopping.set()

@@ -10,33 +10,44 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from daemon.config.schema import Supervision
 from daemon.logs import get_logger
+from daemon.messages import Message, encode
+from daemon.processes import end_with_parent, stop_process
 from daemon.supervision.link import Link, link_pair
 from daemon.supervision.roles import EXIT_UNAVAILABLE
 
-__all__ = ["Child", "child_command"]
+__all__ = ["Child", "ChildState", "child_command"]
 
 OUTBOX_FRAMES = 256
 FIRST_BACKOFF_SECONDS = 0.5
 SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
 
+class ChildState(StrEnum):
+    """Where a child is: starting → playing; after a death backoff, unavailable, failed or finished; stopped."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    PLAYING = "playing"
+    BACKOFF = "backoff"
+    UNAVAILABLE = "unavailable"  # its device is missing: retried every unavailable_retry_seconds
+    FAILED = "failed"  # a crash loop: left dead
+    FINISHED = "finished"  # exited 0 on its own, e.g. the trainer after --runs
+
+
 @dataclass
 class Child:
-    """A role's process and the state the supervisor keeps about it.
-
-    States: starting → playing; after a death: backoff (then starting again), unavailable (its
-    device is missing: retried every unavailable_retry_seconds), failed (crash loop: left dead),
-    finished (exited 0 on its own, e.g. the trainer after --runs), stopped.
-    """
+    """A role's process and the state the supervisor keeps about it (ChildState)."""
 
     role: str
     command: list[str]
     policy: Supervision
-    state: str = "stopped"
+    state: ChildState = ChildState.STOPPED
     process: subprocess.Popen | None = None
     link: Link | None = None
     reason: str = ""
@@ -50,8 +61,8 @@ class Child:
 
     def __post_init__(self) -> None:
         self.log = get_logger("supervisor")
-        self.outbox: queue.Queue | None = None
-        self.on_death = None  # called when the process is found dead or hung
+        self.outbox: queue.Queue[bytes | None] | None = None
+        self.on_death: Callable[[], None] | None = None  # called when the process is found dead or hung
 
     @property
     def alive(self) -> bool:
@@ -62,19 +73,23 @@ class Child:
         # Only the supervisor talks to systemd.
         env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
         self.process = subprocess.Popen([*self.command, "--fd", str(child_fd)], pass_fds=(child_fd,), env=env,
-                                        preexec_fn=_end_with_parent)
+                                        preexec_fn=end_with_parent(signal.SIGTERM))
         os.close(child_fd)
-        self.link, self.state, self.started_at, self.last_heartbeat = link, "starting", now, now
+        self.link, self.state, self.started_at, self.last_heartbeat = link, ChildState.STARTING, now, now
         self.outbox = queue.Queue(OUTBOX_FRAMES)
         threading.Thread(target=self._send_loop, args=(link, self.outbox), name=f"to-{self.role}", daemon=True).start()
         self.log.info("child_started", role=self.role, pid=self.process.pid, restarts=self.restarts)
 
-    def send(self, kind: str, *payload) -> None:
+    def send(self, message: Message) -> None:
         """Queue a message; never blocks the supervisor (a stopped child cannot stall the others)."""
-        if self.outbox is None or self.state not in ("starting", "playing"):
+        self.forward(encode(message))
+
+    def forward(self, raw: bytes) -> None:
+        """Queue an encoded message as it came (a frame from the trainer, encoded once for every sense)."""
+        if self.outbox is None or self.state not in (ChildState.STARTING, ChildState.PLAYING):
             return
         try:
-            self.outbox.put_nowait((kind, *payload))
+            self.outbox.put_nowait(raw)
         except queue.Full:
             self.dropped += 1
             if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
@@ -82,25 +97,25 @@ class Child:
                                  why="the child is not reading (busy or hung)")
 
     @staticmethod
-    def _send_loop(link: Link, outbox: queue.Queue) -> None:
+    def _send_loop(link: Link, outbox: queue.Queue[bytes | None]) -> None:
         while True:
-            message = outbox.get()
-            if message is None or not link.send(*message):
+            raw = outbox.get()
+            if raw is None or not link.send_bytes(raw):
                 return
 
     def check(self, now: float) -> None:
         """Notice a death or a missed heartbeat; restart when the backoff is over."""
-        if self.state in ("starting", "playing"):
+        if self.state in (ChildState.STARTING, ChildState.PLAYING):
             code = self.process.poll()
             if code is not None:
                 self._died(now, code)
-            elif now - self.last_heartbeat > (self.policy.startup_timeout_seconds if self.state == "starting"
+            elif now - self.last_heartbeat > (self.policy.startup_timeout_seconds if self.state == ChildState.STARTING
                                               else self.policy.heartbeat_timeout_seconds):
                 self.log.error("child_hung", role=self.role, pid=self.process.pid,
                                silent_seconds=round(now - self.last_heartbeat, 1), action="killing it")
                 self.process.kill()
                 self._died(now, self.process.wait(), hung=True)
-        if self.state in ("backoff", "unavailable") and now >= self.next_start:
+        if self.state in (ChildState.BACKOFF, ChildState.UNAVAILABLE) and now >= self.next_start:
             self.restarts += 1
             self.start(now)
 
@@ -110,11 +125,11 @@ class Child:
             self.on_death()
         pid = self.process.pid
         if code == 0 and not hung:
-            self.state = "finished"
+            self.state = ChildState.FINISHED
             self.log.info("child_finished", role=self.role, pid=pid)
             return
         if code == EXIT_UNAVAILABLE:
-            self.state, self.next_start = "unavailable", now + self.policy.unavailable_retry_seconds
+            self.state, self.next_start = ChildState.UNAVAILABLE, now + self.policy.unavailable_retry_seconds
             self.log.info("child_waiting_for_device", role=self.role,
                           retry_in_seconds=self.policy.unavailable_retry_seconds)
             return
@@ -124,12 +139,12 @@ class Child:
             self.deaths.popleft()
         if len(self.deaths) >= self.policy.crash_loop_deaths:
             window = self.policy.crash_loop_window_seconds
-            self.state, self.reason = "failed", f"died {len(self.deaths)} times in {window:g} s"
+            self.state, self.reason = ChildState.FAILED, f"died {len(self.deaths)} times in {window:g} s"
             self.log.error("child_given_up", role=self.role, pid=pid, cause=cause, reason=self.reason,
                            fix="see the errors above; `twos-and-sevens reload` or a restart tries again")
             return
         wait = min(self.policy.restart_backoff_max_seconds, FIRST_BACKOFF_SECONDS * 2 ** (len(self.deaths) - 1))
-        self.state, self.next_start, self.reason = "backoff", now + wait, cause
+        self.state, self.next_start, self.reason = ChildState.BACKOFF, now + wait, cause
         self.log.error("child_died", role=self.role, pid=pid, cause=cause, restart_in_seconds=wait)
 
     def _drop_link(self) -> None:
@@ -152,22 +167,10 @@ class Child:
 
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after `grace_seconds`."""
-        if self.alive:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(grace_seconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, grace_seconds)
         self._drop_link()
-        self.state = "stopped"
-
-
-def _end_with_parent() -> None:
-    """In the child before exec: SIGTERM when the supervisor dies (kill -9 included), no orphans left playing."""
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        self.state = ChildState.STOPPED
 
 
 def child_command(role: str, config_source: str, extra: list[str]) -> list[str]:

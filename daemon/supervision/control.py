@@ -7,6 +7,7 @@ malformed, oversized or unknown gets an error reply, never an exception in the d
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -15,18 +16,22 @@ import queue
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from daemon.logs import get_logger
+from daemon.messages import ControlReply, ControlRequest, parse_request
 
 __all__ = ["ControlServer", "MAX_REQUEST_BYTES", "ask"]
 
 MAX_REQUEST_BYTES = 4096
 ANSWER_TIMEOUT_SECONDS = 5.0
+DRAIN_PAUSE_SECONDS = 0.2  # a refused client that sends nothing for this long is done sending
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
 
 
 class ControlServer:
-    """Accepts requests; `requests` holds (who, request dict, reply callback) for the supervisor's loop."""
+    """Accepts requests; `requests` holds (who, typed request, reply callback) for the supervisor's loop."""
 
     def __init__(self, path: Path, group: str):
         self.path = path
@@ -39,7 +44,7 @@ class ControlServer:
             os.chown(path, -1, grp.getgrnam(group).gr_gid)
         os.chmod(path, 0o660 if group else 0o600)
         self.sock.listen(8)
-        self.requests: queue.Queue = queue.Queue()
+        self.requests: queue.Queue[tuple[str, ControlRequest, Callable[[ControlReply], None]]] = queue.Queue()
         self.thread = threading.Thread(target=self._serve, name="control", daemon=True)
         self.thread.start()
         self.log.info("control_listening", path=str(path), group=group or None)
@@ -57,28 +62,29 @@ class ControlServer:
             connection.settimeout(ANSWER_TIMEOUT_SECONDS)
             who = _peer_name(connection)
             try:
-                request = _read_request(connection)
-            except (ValueError, OSError) as exc:
-                self.log.warning("control_refused", by=who, error=str(exc))
-                return _reply(connection, {"ok": False, "error": str(exc)})
+                request = parse_request(_read_request(connection))
+            except (ValueError, OSError) as exc:  # RequestInvalid, too long, a client too slow
+                self.log.warning("control_refused", by=who, error=str(exc)[:300])
+                _drain(connection)
+                return _reply(connection, ControlReply(False, error=str(exc)))
             answered = threading.Event()
-            answer: dict = {}
+            answer = [ControlReply(False, error="the daemon did not answer in time (busy or stopping)")]
 
-            def reply(body: dict) -> None:
-                answer.update(body)
+            def reply(body: ControlReply) -> None:
+                answer[0] = body
                 answered.set()
 
             self.requests.put((who, request, reply))
-            if not answered.wait(ANSWER_TIMEOUT_SECONDS):
-                answer = {"ok": False, "error": "the daemon did not answer in time (busy or stopping)"}
-            _reply(connection, answer)
+            answered.wait(ANSWER_TIMEOUT_SECONDS)
+            _reply(connection, answer[0])
 
     def close(self) -> None:
         self.sock.close()
         self.path.unlink(missing_ok=True)
 
 
-def _read_request(connection: socket.socket) -> dict:
+def _read_request(connection: socket.socket) -> bytes:
+    """One line of at most MAX_REQUEST_BYTES (ValueError beyond), or whatever came before the client stopped."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = connection.recv(MAX_REQUEST_BYTES + 1 - len(data))
@@ -87,20 +93,21 @@ def _read_request(connection: socket.socket) -> dict:
         data += chunk
         if len(data) > MAX_REQUEST_BYTES:
             raise ValueError(f"request longer than {MAX_REQUEST_BYTES} bytes")
-    try:
-        request = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ValueError("not a JSON request: send one line like {\"command\": \"status\"}") from None
-    if not isinstance(request, dict) or not isinstance(request.get("command"), str):
-        raise ValueError("a request is a JSON object with a \"command\" string")
-    return request
+    return data
 
 
-def _reply(connection: socket.socket, body: dict) -> None:
-    try:
-        connection.sendall(json.dumps(body, default=str).encode() + b"\n")
-    except OSError:
-        pass  # the client went away
+def _drain(connection: socket.socket) -> None:
+    """Read and drop what a refused client is still sending (bounded), so it gets its reply, not a reset."""
+    connection.settimeout(DRAIN_PAUSE_SECONDS)
+    with contextlib.suppress(OSError):
+        for _ in range(DRAIN_MAX_BYTES // 65536):
+            if not connection.recv(65536):
+                return
+
+
+def _reply(connection: socket.socket, reply: ControlReply) -> None:
+    with contextlib.suppress(OSError):  # the client went away
+        connection.sendall(reply.to_json())
 
 
 def _peer_name(connection: socket.socket) -> str:

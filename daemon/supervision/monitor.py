@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from daemon.config.schema import Http
 from daemon.logs import get_logger
+from daemon.supervision.children import ChildState
 
 __all__ = ["Monitor"]
 
@@ -28,7 +29,7 @@ class _StatusCollector:
         up = GaugeMetricFamily("twos_and_sevens_child_up", "1 when the child process plays", labels=["role"])
         restarts = CounterMetricFamily("twos_and_sevens_child_restarts", "Restarts of the child", labels=["role"])
         for role, child in status["children"].items():
-            up.add_metric([role], 1.0 if child["state"] == "playing" else 0.0)
+            up.add_metric([role], 1.0 if child["state"] == ChildState.PLAYING else 0.0)
             restarts.add_metric([role], child["restarts"])
         yield up
         yield restarts

@@ -13,10 +13,18 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
+from daemon.messages import (
+    BadMessage, Crossfade, Fade, Heartbeat, Idle, Message, Pause, PictureFrame, Play, Quit, Ready, Rejoin, Resume,
+    RunEnded, RunStarted, RunStatus, Stop, StopRun, StreamFrame, Unavailable,
+)
 from daemon.supervision.link import Link
+
+if TYPE_CHECKING:
+    from daemon.runs import Instrument
 
 __all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "ROLES", "child_main"]
 
@@ -24,8 +32,8 @@ EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the device is missing, try again later
 HEARTBEAT_SECONDS = 1.0
 
 
-class Heartbeat(threading.Thread):
-    """Sends ("heartbeat", status) every second while `progress()` keeps changing (its work is alive)."""
+class HeartbeatSender(threading.Thread):
+    """Sends a Heartbeat every second while `progress()` keeps changing (its work is alive)."""
 
     def __init__(self, link: Link, progress: Callable[[], object], status: Callable[[], dict]):
         super().__init__(name="heartbeat", daemon=True)
@@ -37,7 +45,7 @@ class Heartbeat(threading.Thread):
         while not self.stopped.wait(HEARTBEAT_SECONDS):
             mark = self.progress()
             if mark != last:
-                self.link.send("heartbeat", self.status())
+                self.link.send(Heartbeat(self.status()))
             last = mark
 
 
@@ -52,7 +60,7 @@ class FrameDelay:
         self.total = self.worst = 0.0
         self.count = 0
 
-    def arrived(self, frame) -> None:
+    def arrived(self, frame: StreamFrame) -> None:
         delay = time.time() - frame.time_unix_seconds
         with self.lock:
             self.total += delay
@@ -70,17 +78,21 @@ class FrameDelay:
         return report
 
 
-def _listen(link: Link, stop: threading.Event, handle: Callable[[str, tuple], None]) -> threading.Thread:
+def _listen(link: Link, stop: threading.Event, handle: Callable[[Message], None]) -> threading.Thread:
     """Read the supervisor's messages in a thread; `stop` is set when it says so or goes away."""
+    log = get_logger("supervisor")
 
     def loop() -> None:
         while not stop.is_set():
             try:
-                kind, *payload = link.recv()
+                message = link.recv()
+            except BadMessage as exc:
+                log.error("message_unreadable", error=str(exc))
+                continue
             except (EOFError, OSError):
                 stop.set()
                 return
-            handle(kind, tuple(payload))
+            handle(message)
 
     thread = threading.Thread(target=loop, name="link", daemon=True)
     thread.start()
@@ -88,18 +100,18 @@ def _listen(link: Link, stop: threading.Event, handle: Callable[[str, tuple], No
 
 
 def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:
-    """Plays the runs the supervisor asks for: ("play", preset, seconds), ("stop_run",), ("pause",), ("resume",)."""
+    """Plays the runs the supervisor asks for (Play), until StopRun; Pause and Resume hold it between steps."""
     from daemon.runs import Instrument
 
-    commands: queue.Queue = queue.Queue()
-    ending = threading.Event()  # the current run is to end (stop_run, stop): a paced wait gives way
+    commands: queue.Queue[Message] = queue.Queue()
+    ending = threading.Event()  # the current run is to end (StopRun, Stop): a paced wait gives way
 
-    def handle(kind: str, payload: tuple) -> None:
-        if kind == "stop":
+    def handle(message: Message) -> None:
+        if isinstance(message, Stop):
             stop.set()
-        if kind in ("stop", "stop_run"):
+        if isinstance(message, Stop | StopRun):
             ending.set()
-        commands.put((kind, payload))
+        commands.put(message)
 
     def wait(seconds: float) -> None:
         """A paced run's wait between steps (28 s for a day-long slot), cut short by a stop or SIGTERM."""
@@ -110,55 +122,81 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
     _listen(link, stop, handle)
     # Alive while the process runs (training may sit in one long step or the classifier's first
     # training); a stopped (SIGSTOP) or wedged process sends nothing.
-    Heartbeat(link, progress=itertools.count().__next__, status=lambda: {}).start()
-    link.send("ready", {})
+    HeartbeatSender(link, progress=itertools.count().__next__, status=dict).start()
+    link.send(Ready())
     instrument = Instrument(loaded)
-    link.send("idle")
+    link.send(Idle())
     while not stop.is_set():
         try:
-            kind, payload = commands.get(timeout=0.5)
+            message = commands.get(timeout=0.5)
         except queue.Empty:
             continue
-        if kind == "play":
+        if isinstance(message, Play):
             ending.clear()
-            _play_run(instrument, link, commands, stop, *payload, flat_out=options.get("flat_out", False), wait=wait)
-            link.send("idle")
+            _play_run(instrument, link, commands, stop, message, flat_out=options.get("flat_out", False), wait=wait)
+            link.send(Idle())
     return 0
 
 
-def _play_run(instrument, link: Link, commands: queue.Queue, stop: threading.Event, preset: str, seconds: float,
+def _play_run(instrument: Instrument, link: Link, commands: queue.Queue[Message], stop: threading.Event, play: Play,
               flat_out: bool, wait: Callable[[float], None]) -> None:
-    """One run, its frames to the supervisor, until it completes or a command ends it."""
-    run = instrument.start(preset, flat_out=flat_out, duration_seconds=seconds, wait=wait)
+    """One run, its frames to the supervisor (streams, and pictures when a step made them), until it ends."""
+    run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait)
     frames = iter(run)
-    link.send("run_started", {"run_id": run.spec.run_id, "preset": preset, "seconds": seconds})
-    paused, status = False, "completed"
+    link.send(RunStarted(run.spec.run_id, play.preset, play.seconds))
+    paused = False
+    status: RunStatus = "completed"
     try:
         for frame in frames:
-            link.send("frame", frame)
+            for part in frame.split():
+                if part is not None:
+                    link.send(part)
             if stop.is_set():  # SIGTERM, or the supervisor gone
                 frames.close()
                 status = "stopped"
                 return
             while paused or not commands.empty():
                 try:
-                    kind, _ = commands.get(timeout=0.5)
+                    message = commands.get(timeout=0.5)
                 except queue.Empty:
                     if stop.is_set():
                         frames.close()
                         status = "stopped"
                         return
                     continue
-                if kind in ("stop_run", "stop"):
+                if isinstance(message, StopRun | Stop):
                     frames.close()  # recorded as stopped
                     status = "stopped"
                     return
-                paused = kind == "pause" or (paused and kind != "resume")
+                paused = isinstance(message, Pause) or (paused and not isinstance(message, Resume))
     except Exception:
         status = "failed"
-        get_logger("trainer").exception("run_failed", preset=preset)
+        get_logger("trainer").exception("run_failed", preset=play.preset)
     finally:
-        link.send("run_ended", {"run_id": run.spec.run_id, "status": status})
+        link.send(RunEnded(run.spec.run_id, status))
+
+
+def _sense_messages(link: Link, stop: threading.Event, inbox: Callable[[Message], None],
+                    delay: FrameDelay) -> None:
+    """A sense child's dispatcher: sense messages to `inbox`; Stop fades out, then ends the process."""
+    log = get_logger("supervisor")
+
+    def handle(message: Message) -> None:
+        match message:
+            case StreamFrame():
+                delay.arrived(message)
+                inbox(message)
+            case PictureFrame() | Fade() | Rejoin() | Crossfade():
+                inbox(message)
+            case Stop(fade_seconds=seconds):
+                inbox(message)
+                timer = threading.Timer(seconds, stop.set)
+                timer.daemon = True
+                timer.start()
+            case _:
+                log.warning("message_ignored", message=type(message).__name__, why="not a message for a sense")
+
+    _listen(link, stop, handle)
 
 
 def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:
@@ -167,29 +205,14 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     try:
         sound = LiveSound(loaded, preview=options.get("preview", False))
     except Exception as exc:  # DeviceMissing, PortAudioError, no JACK server: all mean "not now"
-        link.send("unavailable", str(exc))
+        link.send(Unavailable(str(exc)))
         return EXIT_UNAVAILABLE
-    stopping = threading.Event()
     delay = FrameDelay()
-
-    def handle(kind: str, payload: tuple) -> None:
-        if kind == "frame":
-            delay.arrived(payload[0])
-            sound.on_frame(payload[0])
-        elif kind in ("fade", "rejoin"):
-            sound.fade_to(*payload)
-        elif kind == "crossfade":
-            sound.crossfade(payload[0])
-        elif kind == "stop":
-            sound.fade_to(0.0, payload[0])
-            stopping.wait(payload[0])
-            stop.set()
-
-    beat = Heartbeat(link, progress=sound.output.progress,
-                     status=lambda: {"underflows": sound.underflows, **delay.report()})
+    beat = HeartbeatSender(link, progress=sound.output.progress,
+                           status=lambda: {"underflows": sound.underflows, **delay.report()})
     beat.start()
-    _listen(link, stop, handle)
-    link.send("ready", {"route": loaded.config.audio.route, "channels": sound.channels})
+    _sense_messages(link, stop, sound.deliver, delay)
+    link.send(Ready({"route": loaded.config.audio.route, "channels": sound.channels}))
     stop.wait()
     beat.stopped.set()
     sound.close()
@@ -199,52 +222,36 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
 def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dict) -> int:
     from daemon.visuals.director import VisualDirector
     from daemon.visuals.errors import NoDisplay, NoGraphics
-    from daemon.visuals.projectors import Crossfade, Fade, ProjectorWall
+    from daemon.visuals.projectors import ProjectorWall
 
-    video = loaded.config.video
-    director = VisualDirector(loaded.config.mapping, video)
+    director = VisualDirector(loaded.config.mapping, loaded.config.video)
     try:
         wall = ProjectorWall(loaded, director, windowed=options.get("preview", False))
     except (NoDisplay, NoGraphics) as exc:
-        link.send("unavailable", str(exc))
+        link.send(Unavailable(str(exc)))
         return EXIT_UNAVAILABLE
-    frames: queue.Queue = queue.Queue()
+    inbox: queue.Queue[Message] = queue.Queue()  # the render loop takes them up within a frame period
     loops = [0]
-    delay = FrameDelay()  # to the image child's door; the render loop takes it up within a frame period
-
-    def handle(kind: str, payload: tuple) -> None:
-        if kind == "frame":
-            delay.arrived(payload[0])
-            frames.put(payload[0])
-        elif kind == "fade":
-            frames.put(Fade(payload[0], video.fade_seconds))
-        elif kind == "rejoin":  # (re)started mid-programme: come up (or stay dark) quickly
-            frames.put(Fade(*payload))
-        elif kind == "crossfade":
-            frames.put(Crossfade(payload[0]))
-        elif kind == "stop":
-            frames.put(Fade(0.0, payload[0]))
-            threading.Timer(payload[0], stop.set).start()
+    delay = FrameDelay()  # to the image child's door
 
     def presented() -> dict:
         return {"projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
                 "brightness": round(director.brightness, 3), **delay.report()}
 
-    beat = Heartbeat(link, progress=lambda: loops[0], status=presented)
+    beat = HeartbeatSender(link, progress=lambda: loops[0], status=presented)
     beat.start()
-    _listen(link, stop, handle)
-    link.send("ready", {"projectors": len(wall.outputs)})
+    _sense_messages(link, stop, inbox.put, delay)
+    link.send(Ready({"projectors": len(wall.outputs)}))
 
     def on_loop() -> None:
         loops[0] += 1
 
     try:
-        wall.run(frames, stop, on_loop=on_loop)
-        if wall.closed_by_hand:
-            link.send("quit", "preview window closed")
+        wall.play(inbox, stop, on_loop=on_loop)
     finally:
         beat.stopped.set()
-        wall.close()
+    if wall.closed_by_hand:
+        link.send(Quit("preview window closed"))
     return 0
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger, rotate_log_file_if_due
+from daemon.messages import (
+    BadMessage, ControlReply, ControlRequest, Crossfade, Fade, Heartbeat, Idle, Message, OverrideRequest,
+    PauseRequest, PictureFrame, Quit, Ready, Rejoin, ReloadRequest, ResumeRequest, RunEnded, RunStarted,
+    SkipRequest, StatusRequest, Stop, StreamFrame, Unavailable, decode, encode, kind_of,
+)
 from daemon.schedule.programme import Programme
-from daemon.supervision.children import Child, child_command
+from daemon.supervision.children import Child, ChildState, child_command
 from daemon.supervision.history import RunHistory
 from daemon.supervision.notify import notify, watchdog_interval_seconds
 
@@ -86,7 +91,10 @@ class Supervisor:
             self._serve_requests()
             if self.reload_asked.is_set():
                 self.reload_asked.clear()
-                self.reload("SIGHUP")
+                try:
+                    self.reload("SIGHUP")
+                except ValueError:
+                    pass  # refused and logged (config_reload_rejected): the running config stays
             self.programme.tick(datetime.now())
             if self.programme.finished or self.quit_asked.is_set():
                 break
@@ -117,35 +125,36 @@ class Supervisor:
         while self.control is not None and not self.control.requests.empty():
             who, request, reply = self.control.requests.get_nowait()
             try:
-                reply({"ok": True, **self._command(who, request)})
+                reply(ControlReply(True, self._command(who, request)))
             except ValueError as exc:
-                reply({"ok": False, "error": str(exc)})
+                reply(ControlReply(False, error=str(exc)))
+            except Exception as exc:  # a request must never take the installation down with it
+                self.log.exception("control_request_failed", by=who, request=repr(request))
+                reply(ControlReply(False, error=f"the daemon could not do that ({type(exc).__name__}); see its log"))
 
-    def _command(self, who: str, request: dict) -> dict:
+    def _command(self, who: str, request: ControlRequest) -> dict:
+        """Act on a validated request (daemon.messages parsed it); ValueError says why it cannot be done."""
         from daemon.config.errors import did_you_mean
 
-        now, command = datetime.now(), request["command"]
-        if command == "status":
-            return self.status()
-        if command == "override":
-            preset, minutes = request.get("preset"), request.get("minutes", 10.0)
-            if preset not in self.loaded.config.runs:
-                known = list(self.loaded.config.runs)
-                raise ValueError(f"no preset named {preset!r}.{did_you_mean(str(preset), known)}")
-            if not isinstance(minutes, (int, float)) or not 0 < minutes <= 24 * 60:
-                raise ValueError("minutes must be a number above 0 and at most 1440")
-            return self.programme.override_with(preset, float(minutes), who, now)
-        if command == "skip":
-            return self.programme.skip(who, now)
-        if command in ("pause", "resume"):
-            reply = self.programme.set_paused(command == "pause", who)
-            self._tell_osc("/paused", int(reply["paused"]))
-            return reply
-        if command == "reload":
-            return self.reload(who)
-        commands = ["status", "override", "skip", "pause", "resume", "reload"]
-        raise ValueError(f"unknown command {command!r}.{did_you_mean(command, commands)} "
-                         f"Commands: {', '.join(commands)}")
+        now = datetime.now()
+        match request:
+            case StatusRequest():
+                return self.status()
+            case OverrideRequest(preset=preset, minutes=minutes):
+                if preset not in self.loaded.config.runs:
+                    known = list(self.loaded.config.runs)
+                    raise ValueError(f"no preset named {preset!r}.{did_you_mean(preset, known)} "
+                                     f"Presets: {', '.join(known)}")
+                return self.programme.override_with(preset, minutes, who, now)
+            case SkipRequest():
+                return self.programme.skip(who, now)
+            case PauseRequest() | ResumeRequest():
+                reply = self.programme.set_paused(isinstance(request, PauseRequest), who)
+                self._tell_osc("/paused", int(reply["paused"]))
+                return reply
+            case ReloadRequest():
+                return self.reload(who)
+        raise ValueError(f"no such request: {request!r}")
 
     def _start_monitor(self):
         from daemon.supervision.monitor import Monitor
@@ -165,7 +174,7 @@ class Supervisor:
         children = {role: {"state": c.state, "pid": c.process.pid if c.alive else None, "restarts": c.restarts,
                            "reason": c.reason, "heartbeat": c.status} for role, c in self.children.items()}
         problems = [f"{role}: {c['state']}" + (f" ({c['reason']})" if c["reason"] else "")
-                    for role, c in children.items() if c["state"] != "playing"]
+                    for role, c in children.items() if c["state"] != ChildState.PLAYING]
         return {
             "installation": self.loaded.config.installation.name,
             "paused": self.programme.paused,
@@ -186,56 +195,73 @@ class Supervisor:
         for connection in wait(list(links), timeout):
             child = links[connection]
             try:
-                kind, *payload = connection.recv()
+                raw = connection.recv_bytes()  # type: ignore[union-attr]  # wait() returns the Connections given
             except (EOFError, OSError):
                 continue  # it died: check() sees the exit and restarts it
-            self._handle(child, kind, payload)
+            try:
+                self._route(child, raw)
+            except BadMessage as exc:
+                self.log.error("message_unreadable", role=child.role, error=str(exc))
 
-    def _handle(self, child: Child, kind: str, payload: list) -> None:
-        now = time.monotonic()
-        if kind != "heartbeat" or child.state == "playing":  # while starting, only "ready" ends the grace
-            child.last_heartbeat = now
-        if kind == "heartbeat":
-            child.status = payload[0]
-        elif kind == "ready":
-            child.state = "playing"
-            self.log.info(f"{child.role}_ready", pid=child.process.pid, **payload[0])
-            if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
-                child.send("rejoin", 1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS)
-        elif kind == "quit":
-            self.log.info("quit_asked", by=child.role, why=payload[0])
-            self.quit_asked.set()
-        elif kind == "unavailable":
-            child.reason = payload[0]  # its exit code (EXIT_UNAVAILABLE) follows: check() schedules a retry
-            self.log.error(f"{child.role}_unavailable", error=payload[0],
-                           retry_in_seconds=self.policy.unavailable_retry_seconds,
-                           fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on")
-        elif child.role == "trainer":
-            self._from_trainer(kind, payload)
+    def _route(self, child: Child, raw: bytes) -> None:
+        """A trainer's frame goes on as the bytes it came in (pictures unread, to the image alone); the rest is read."""
+        kind = kind_of(raw)
+        if kind is not Heartbeat or child.state == ChildState.PLAYING:  # while starting, only Ready ends the grace
+            child.last_heartbeat = time.monotonic()
+        if child.role == "trainer" and kind is PictureFrame:
+            if "image" in self.children:
+                self.children["image"].forward(raw)
+            return
+        message = decode(raw)
+        if child.role == "trainer" and isinstance(message, StreamFrame):
+            self._on_frame(message, raw)
+        else:
+            self._handle(child, message)
 
-    def _from_trainer(self, kind: str, payload: list) -> None:
-        if kind == "frame":
-            frame = payload[0]
-            self._to_senses("frame", frame)
-            if self.osc is not None:
-                self.osc.frame(frame)
-            self.current_run["step"] = frame.step
-            self.streams = {name: round(value, 6) for name, value in frame.streams().items()}
-            self.frames += 1
-        elif kind == "idle":
-            self.programme.on_idle()
-        elif kind == "run_started":
-            run = payload[0]
-            self.history.started(run["run_id"], run["preset"])
-            self.current_run = {"run_id": run["run_id"], "preset": run["preset"], "step": 0}
-            self._tell_osc("/run/started", run["preset"], run["run_id"], float(run["seconds"]))
-            if not self.stopping:
-                notify(f"STATUS=playing {run['preset']} ({run['run_id']})")
-        elif kind == "run_ended":
-            self.history.ended(payload[0]["run_id"])
-            self._tell_osc("/run/ended", payload[0]["run_id"], payload[0]["status"])
-            self.current_run = {}
-            self.programme.on_run_ended(payload[0]["status"], datetime.now())
+    def _on_frame(self, frame: StreamFrame, raw: bytes) -> None:
+        for role in SENSES:
+            if role in self.children:
+                self.children[role].forward(raw)
+        if self.osc is not None:
+            self.osc.frame(frame)
+        self.current_run["step"] = frame.step
+        self.streams = {name: round(value, 6) for name, value in frame.streams.items()}
+        self.frames += 1
+
+    def _handle(self, child: Child, message: Message) -> None:
+        """The one dispatcher of what children say."""
+        match message:
+            case Heartbeat(status=status):
+                child.status = status
+            case Ready(details=details):
+                child.state = ChildState.PLAYING
+                self.log.info(f"{child.role}_ready", pid=child.process.pid if child.process else None, **details)
+                if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
+                    child.send(Rejoin(1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS))
+            case Quit(reason=reason):
+                self.log.info("quit_asked", by=child.role, why=reason)
+                self.quit_asked.set()
+            case Unavailable(reason=reason):
+                child.reason = reason  # its exit code (EXIT_UNAVAILABLE) follows: check() schedules a retry
+                self.log.error(f"{child.role}_unavailable", error=reason,
+                               retry_in_seconds=self.policy.unavailable_retry_seconds,
+                               fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on")
+            case Idle() if child.role == "trainer":
+                self.programme.on_idle()
+            case RunStarted(run_id=run_id, preset=preset, seconds=seconds) if child.role == "trainer":
+                self.history.started(run_id, preset)
+                self.current_run = {"run_id": run_id, "preset": preset, "step": 0}
+                self._tell_osc("/run/started", preset, run_id, float(seconds))
+                if not self.stopping:
+                    notify(f"STATUS=playing {preset} ({run_id})")
+            case RunEnded(run_id=run_id, status=status) if child.role == "trainer":
+                self.history.ended(run_id)
+                self._tell_osc("/run/ended", run_id, status)
+                self.current_run = {}
+                self.programme.on_run_ended(status, datetime.now())
+            case _:
+                self.log.warning("message_ignored", role=child.role, message=type(message).__name__,
+                                 why="not a message this child sends")
 
     def reload(self, who: str) -> dict:
         """Re-read the config file: apply a valid one (restarting only the children whose sections changed),
@@ -275,22 +301,26 @@ class Supervisor:
         if self.osc is not None:
             self.osc.event(address, *arguments)
 
-    def _to_senses(self, kind: str, *payload) -> None:
-        if kind in ("fade", "crossfade"):
-            self._tell_osc(f"/{kind}", *payload)
+    def _to_senses(self, message: Fade | Crossfade) -> None:
+        match message:
+            case Fade(level=level, seconds=seconds):
+                self._tell_osc("/fade", level, seconds)
+            case Crossfade(seconds=seconds):
+                self._tell_osc("/crossfade", seconds)
+        raw = encode(message)
         for role in SENSES:
             if role in self.children:
-                self.children[role].send(kind, *payload)
+                self.children[role].forward(raw)
 
     def _announce_ready(self) -> None:
         if self.announced_ready:
             return
         senses = [self.children[role] for role in SENSES if role in self.children]
-        if all(c.state in ("playing", "unavailable", "failed") for c in senses):
+        if all(c.state in (ChildState.PLAYING, ChildState.UNAVAILABLE, ChildState.FAILED) for c in senses):
             notify("READY=1", "STATUS=" + ", ".join(f"{c.role} {'up' if c.state == 'playing' else 'missing'}"
                                                    for c in senses))
             self.announced_ready = True
-            self.log.info("installation_ready", **{c.role: c.state if c.state == "playing" else c.reason
+            self.log.info("installation_ready", **{c.role: c.state if c.state == ChildState.PLAYING else c.reason
                                                    for c in senses})
 
     def _shut_down(self) -> None:
@@ -301,7 +331,7 @@ class Supervisor:
         self.log.info("supervisor_stopping", fade_seconds=fade)
         for child in self.children.values():
             if child.alive:
-                child.send("stop", fade)
+                child.send(Stop(fade))
         deadline = time.monotonic() + fade + 5.0
         while time.monotonic() < deadline and any(c.alive for c in self.children.values()):
             self._receive(LOOP_SECONDS)

@@ -1,74 +1,62 @@
-"""Frames in, scene uniforms out: the image's mapping, hold-then-idle when frames stop, fades to black."""
+"""The image's sense: frames in, pictures and scene uniforms out (mapping, hold then idle), fades to black."""
 
 from __future__ import annotations
 
 import math
 
 from daemon.config.schema import MappingEntry, Video
-from daemon.mapping import Mapper
-from daemon.metrics import MetricFrame
+from daemon.messages import PictureFrame, StreamFrame
+from daemon.senses import Sense
+from daemon.targets import VISUAL_PARAMETERS, uniforms_for
 from daemon.visuals.inputs import PictureInputs
-from daemon.visuals.parameters import VISUAL_PARAMETERS, uniforms_for
 
-__all__ = ["VisualDirector"]
+__all__ = ["IDLE", "VisualDirector"]
 
 IDLE = {name: p.default for name, p in VISUAL_PARAMETERS.items()}
 
 
-class VisualDirector:
-    """Keeps the pictures and uniforms following the frames; time is whatever `tick(seconds)` says.
-
-    `fade_to(level, seconds)` glides the overall brightness (0 = blackout); `blackout()` is instant.
-    """
+class VisualDirector(Sense):
+    """Keeps the pictures and uniforms following the frames; `brightness` carries the fades (0 = black)."""
 
     def __init__(self, mapping: list[MappingEntry], video: Video):
-        self.video = video
-        self.mapper = Mapper(mapping, IDLE)
+        super().__init__(mapping, IDLE, video.hold_seconds, video.idle_drift_seconds)
         self.inputs = PictureInputs(video.history_steps)
         self.values = dict(IDLE)
-        self.since_frame = 0.0
-        self.idle = False
         self.time = 0.0
-        self.fade, self.fade_goal, self.fade_rate = 0.0, 0.0, math.inf
+        self.level, self.level_goal, self.level_rate = 0.0, 0.0, math.inf
         self.run_id: str | None = None
 
-    def on_frame(self, frame: MetricFrame) -> None:
+    def on_frame(self, frame: StreamFrame) -> None:
         if frame.run_id != self.run_id:
             self.run_id = frame.run_id
             self.inputs.reset()
-        self.inputs.on_frame(frame)
-        self.mapper.update(frame.streams())
-        self.since_frame = 0.0
-        self.idle = False
+        self.inputs.on_streams(frame.streams)
+        super().on_frame(frame)
 
-    def fade_to(self, level: float, seconds: float) -> None:
-        self.fade_goal = min(1.0, max(0.0, level))
-        distance = abs(self.fade_goal - self.fade)
-        self.fade_rate = distance / seconds if seconds > 0 else math.inf
+    def on_pictures(self, pictures: PictureFrame) -> None:
+        self.inputs.on_pictures(pictures.grid, pictures.insides)
+
+    def fade(self, level: float, seconds: float) -> None:
+        self.level_goal = min(1.0, max(0.0, level))
+        distance = abs(self.level_goal - self.level)
+        self.level_rate = distance / seconds if seconds > 0 else math.inf
 
     def crossfade(self, seconds: float) -> None:
-        """The next run follows without a fade: uniforms glide and the pictures blend into it over `seconds`."""
-        self.mapper.glide(seconds)
+        """Uniforms glide and the pictures blend into the next run over `seconds`."""
+        super().crossfade(seconds)
         self.inputs.crossfade(seconds)
-
-    def blackout(self) -> None:
-        self.fade = self.fade_goal = 0.0
 
     def tick(self, seconds: float) -> None:
         self.time += seconds
-        self.since_frame += seconds
-        if not self.idle and self.since_frame > self.video.hold_seconds:
-            self.mapper.drift_to(IDLE, self.video.idle_drift_seconds)
-            self.idle = True
-        self.values = self.mapper.advance(seconds)
+        self.values = self.follow(seconds)
         self.inputs.tick(seconds)
-        step = self.fade_rate * seconds
-        self.fade = self.fade_goal if abs(self.fade_goal - self.fade) <= step else \
-            self.fade + math.copysign(step, self.fade_goal - self.fade)
+        step = self.level_rate * seconds
+        gap = self.level_goal - self.level
+        self.level = self.level_goal if abs(gap) <= step else self.level + math.copysign(step, gap)
 
     @property
     def brightness(self) -> float:
-        return self.fade * min(1.0, max(0.0, self.values["visual.master.brightness"]))
+        return self.level * min(1.0, max(0.0, self.values["visual.master.brightness"]))
 
     def uniforms(self, scene: str) -> dict[str, float]:
         return uniforms_for(scene, self.values)

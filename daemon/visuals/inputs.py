@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
-from daemon.metrics import MetricFrame, stream_names
+from daemon.metrics import stream_names
 
 __all__ = ["PictureInputs", "with_smear"]
 
@@ -30,7 +31,7 @@ def with_smear(grid: np.ndarray) -> np.ndarray:
 
 
 class PictureInputs:
-    """Fed with frames; each picture carries a version number so the GPU copy uploads only changes.
+    """Fed with streams and pictures; each picture carries a version so the GPU copy uploads only changes.
 
     `grid` is (H, W, 2) uint8: the sample grid and its smear (with_smear); `insides` (H, W) uint8.
     `lanes` is float32 (streams, history_steps + 1): columns 0…history−1 hold each stream's values,
@@ -83,14 +84,16 @@ class PictureInputs:
         self.high = np.full(len(self.names), -np.inf)
         self.versions["lanes"] = next(_versions)
 
-    def on_frame(self, frame: MetricFrame) -> None:
-        for name, picture in (("samples", None if frame.grid is None else with_smear(frame.grid)),
-                              ("inside", frame.insides)):
+    def on_pictures(self, grid: np.ndarray | None, insides: np.ndarray | None) -> None:
+        """A step's pictures (either may be missing): shown at once, or blended in during a crossfade."""
+        for name, picture in (("samples", None if grid is None else with_smear(grid)), ("inside", insides)):
             if picture is not None:
                 self.latest[name] = picture
                 if not self.blend_from:  # while blending, tick() shows the mix
                     self._show(name, picture)
-        streams = frame.streams()
+
+    def on_streams(self, streams: Mapping[str, float]) -> None:
+        """A step's streams: one more column of every lane."""
         raw = np.array([streams.get(name, math.nan) for name in self.names], np.float64)
         known = np.isfinite(raw)
         self.low[known] = np.minimum(self.low[known], raw[known])

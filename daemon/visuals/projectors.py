@@ -22,7 +22,7 @@ from daemon.config import LoadedConfig
 from daemon.config.loader import SHIPPED_SHADERS
 from daemon.config.schema import Projector
 from daemon.logs import get_logger
-from daemon.metrics import MetricFrame
+from daemon.senses import deliver
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.errors import NoDisplay, NoGraphics
 from daemon.visuals.label import label_picture
@@ -30,7 +30,7 @@ from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
 
-__all__ = ["Crossfade", "Fade", "ProjectorWall", "describe_monitors"]
+__all__ = ["ProjectorWall", "describe_monitors"]
 RELOAD_POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 10.0
 PREVIEW_ROW_PIXELS = 1800  # the preview windows share a row this wide (a laptop screen)
@@ -45,21 +45,6 @@ def describe_monitors() -> list[str]:
         name = glfw.get_monitor_name(monitor).decode(errors="replace")
         lines.append(f"[{index}] {name}  {mode.size.width}×{mode.size.height} at ({x}, {y}), {mode.refresh_rate} Hz")
     return lines
-
-
-@dataclass(frozen=True)
-class Fade:
-    """Put on the frame queue to fade the image: to 0 (black) at a run's end, to 1 at its start."""
-
-    level: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Crossfade:
-    """Put on the frame queue when the next run follows without a fade: the image glides into it."""
-
-    seconds: float
 
 
 @dataclass
@@ -228,8 +213,8 @@ class ProjectorWall:
         glfw.swap_buffers(output.window)
         output.presented += 1
 
-    def run(self, frames: queue.Queue, stop: threading.Event, on_loop=None) -> None:
-        """Draw until `stop`: MetricFrames and Fades are taken from the queue as they come.
+    def run(self, inbox: queue.Queue, stop: threading.Event, on_loop=None) -> None:
+        """Draw until `stop`: sense messages (frames, fades…) are taken from `inbox` as they come.
 
         `on_loop()` is called once per pass of the loop (the supervisor's heartbeat watches it).
         """
@@ -237,7 +222,7 @@ class ProjectorWall:
         while not stop.is_set():
             if on_loop is not None:
                 on_loop()
-            self._take(frames)
+            self._take(inbox)
             now = time.monotonic()
             self.director.tick(now - last)
             last = now
@@ -270,18 +255,20 @@ class ProjectorWall:
             stop.wait(max(0.0, min(due, default=now + 0.1) - time.monotonic()))
         self._report(max(time.monotonic() - last_report, 1e-3))
 
-    def _take(self, frames: queue.Queue) -> None:
+    def play(self, inbox: queue.Queue, stop: threading.Event, on_loop=None) -> None:
+        """`run()`, then close the windows whatever happened."""
+        try:
+            self.run(inbox, stop, on_loop)
+        finally:
+            self.close()
+
+    def _take(self, inbox: queue.Queue) -> None:
         while True:
             try:
-                item = frames.get_nowait()
+                message = inbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, Fade):
-                self.director.fade_to(item.level, item.seconds)
-            elif isinstance(item, Crossfade):
-                self.director.crossfade(item.seconds)
-            elif isinstance(item, MetricFrame):
-                self.director.on_frame(item)
+            deliver(self.director, message)
 
     def _report(self, seconds: float) -> None:
         for output in self.outputs:

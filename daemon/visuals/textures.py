@@ -31,10 +31,6 @@ class InputTextures:
             self._write(name, np.ascontiguousarray(array))
             self.uploaded[name] = inputs.versions[name]
 
-    def set_picture(self, name: str, array: np.ndarray) -> None:
-        """Any other uint8 or float32 picture a scene samples by this name (the test pattern's label)."""
-        self._write(name, np.ascontiguousarray(array))
-
     def _write(self, name: str, array: np.ndarray) -> None:
         height, width = array.shape[:2]
         components = array.shape[2] if array.ndim == 3 else 1

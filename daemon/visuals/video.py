@@ -10,39 +10,32 @@ from PIL import Image
 
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
+from daemon.senses import deliver
+from daemon.senses.timeline import Timeline
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
 
 __all__ = ["render_frames", "render_video"]
-
-TAIL_SECONDS = 1.0
 
 
 def render_frames(recording: Recording, loaded: LoadedConfig, scenes: list[str], width: int, height: int,
                   fps: float, seconds: float | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (frames done, frames in all, RGB image) with the scenes side by side, each width × height.
 
-    Metric frames are applied at their recorded times; the run fades in from black and out to it.
+    The run's timeline (frames at their recorded times, from black and back to it) drives the
+    director frame by frame.
     """
     video = loaded.config.video
     frames = list(recording.frames())
     if not frames:
         raise ValueError(f"{recording.folder} holds no frames to render")
-    end = frames[-1].elapsed_seconds
-    total = int(np.ceil((seconds if seconds is not None else end + video.fade_seconds + TAIL_SECONDS) * fps))
+    timeline = Timeline(frames, video.fade_seconds, video.fade_seconds, seconds)
     director = VisualDirector(loaded.config.mapping, video)
     canvas = HeadlessCanvas(loaded.shaders_path, width, height)
     try:
-        director.fade_to(1.0, video.fade_seconds)
-        next_frame, faded_out = 0, False
-        for index in range(total):
-            now = index / fps
-            while next_frame < len(frames) and frames[next_frame].elapsed_seconds <= now:
-                director.on_frame(frames[next_frame])
-                next_frame += 1
-            if not faded_out and now >= end:
-                director.fade_to(0.0, video.fade_seconds)
-                faded_out = True
+        for index, total, messages in timeline.walk(1.0 / fps):
+            for message in messages:
+                deliver(director, message)
             director.tick(1.0 / fps)
             yield index + 1, total, np.concatenate([canvas.draw(scene, director) for scene in scenes], axis=1)
     finally:

@@ -1,0 +1,117 @@
+"""The message language: typed messages on the links, control requests validated at the door, no tags elsewhere."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.messages import (
+    MESSAGES, BadMessage, Crossfade, Fade, OverrideRequest, PictureFrame, Play, RequestInvalid, RunEnded,
+    StatusRequest, StreamFrame, decode, encode, kind_of, parse_request,
+)
+from daemon.metrics import MetricFrame
+
+PACKAGE = Path(__file__).resolve().parents[1] / "daemon"
+# The string tags the processes used to dispatch on, before daemon.messages typed them.
+OLD_TAGS = {"frame", "fade", "crossfade", "rejoin", "stop", "stop_run", "ready", "heartbeat", "play", "pause",
+            "resume", "idle", "run_started", "run_ended", "unavailable", "quit", "status", "override", "skip",
+            "reload"}
+
+
+def a_frame(step: int = 3, grid: bool = True) -> MetricFrame:
+    return MetricFrame("run-1", "healthy", step, 10, 1.7e9, 0.5, 1.2, 0.7, 0.9, 0.8, 3.0, 2.0, 1e-3, 2e-3,
+                       samples={"pixel_entropy": 1.5}, samples_step=step, class_histogram=(0.1,) * 10,
+                       grid=np.arange(224 * 224, dtype=np.uint8).reshape(224, 224) if grid else None,
+                       insides=np.ones((56, 56), np.uint8) if grid else None)
+
+
+def test_every_message_crosses_the_wire_as_itself():
+    streams, pictures = a_frame().split()
+    assert pictures is not None
+    for message in (streams, Play("healthy", 240.0), Fade(0.0, 30.0), Crossfade(8.0), RunEnded("run-1", "stopped")):
+        raw = encode(message)
+        assert kind_of(raw) is type(message) and decode(raw) == message
+    raw = encode(pictures)
+    assert kind_of(raw) is PictureFrame  # known from the first byte alone: the supervisor routes it unread
+    assert np.array_equal(decode(raw).grid, pictures.grid)  # type: ignore[union-attr]
+
+
+def test_a_frame_splits_into_small_streams_and_the_pictures():
+    frame = a_frame()
+    streams, pictures = frame.split()
+    assert streams.streams == frame.streams() and streams.progress == frame.progress == 0.3
+    assert len(encode(streams)) < 2_000 < len(pickle.dumps(frame))  # the senses' common part stays small
+    assert pictures is not None and pictures.step == 3 and pictures.grid is frame.grid
+    assert a_frame(grid=False).split()[1] is None  # most steps carry no pictures at all
+
+
+@pytest.mark.parametrize("raw", [b"", bytes([len(MESSAGES)]) + b"x", bytes([0]) + b"not a pickle",
+                                 bytes([0]) + pickle.dumps(Fade(1.0, 1.0))])
+def test_garbage_on_a_link_is_a_bad_message(raw):
+    with pytest.raises(BadMessage):
+        decode(raw)
+
+
+VALUES = [None, True, 0, -1, 1.5, math.inf, "", "healthy", "x" * 200, [], ["healthy"], {}, {"a": 1}]
+
+
+@pytest.mark.parametrize("command", ["status", "override", "skip", "pause", "resume", "reload", "paus", 3, None])
+@pytest.mark.parametrize("field", ["command", "preset", "minutes", "extra"])
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_a_request_of_any_shape_is_typed_or_refused_with_a_reason(command, field, value):
+    body = {"command": command, "preset": "healthy", "minutes": 5.0} if command == "override" else {"command": command}
+    body[field] = value
+    try:
+        request = parse_request(json.dumps(body).encode())
+    except RequestInvalid as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+        return
+    assert type(request).model_fields["command"].annotation.__args__[0] == body["command"]  # type: ignore[union-attr]
+    if isinstance(request, OverrideRequest):
+        assert isinstance(request.preset, str) and 0 < request.minutes <= 1440 and math.isfinite(request.minutes)
+    assert field != "extra"  # an unknown field is never accepted
+
+
+def test_the_override_that_killed_the_supervisor_is_refused_by_name():
+    with pytest.raises(RequestInvalid, match=r"preset: .*string.*minutes: .*greater than 0"):
+        parse_request(b'{"command": "override", "preset": {"a": 1}, "minutes": 0}')
+    with pytest.raises(RequestInvalid, match="Did you mean 'pause'"):
+        parse_request(b'{"command": "paus"}')
+    assert parse_request(b'{"command": "status"}') == StatusRequest(command="status")
+    assert parse_request(b'{"command": "override", "preset": "random"}') == \
+        OverrideRequest(command="override", preset="random", minutes=10.0)
+
+
+def _tags_named(tree: ast.AST) -> list[tuple[int, str]]:
+    """String literals equal to an old tag where code dispatches or sends: compared, matched, or sent."""
+    found = []
+    for node in ast.walk(tree):
+        candidates: list[ast.expr] = []
+        if isinstance(node, ast.Compare):
+            candidates = [node.left, *node.comparators]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in {"send", "forward", "put", "put_nowait", "send_senses", "send_trainer"}:
+            candidates = node.args[:1]
+        elif isinstance(node, ast.MatchValue):
+            candidates = [node.value]
+        for candidate in candidates:
+            elements = candidate.elts if isinstance(candidate, ast.Tuple | ast.List | ast.Set) else [candidate]
+            found += [(e.lineno, e.value) for e in elements
+                      if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value in OLD_TAGS]
+    return found
+
+
+def test_no_module_outside_the_messages_module_dispatches_on_a_string_tag():
+    offenders = {str(path.relative_to(PACKAGE)): tags for path in sorted(PACKAGE.rglob("*.py"))
+                 if path.name != "messages.py" and (tags := _tags_named(ast.parse(path.read_text())))}
+    assert offenders == {}
+
+
+def test_the_tag_check_finds_the_old_style():
+    assert _tags_named(ast.parse('if kind == "frame":\n    link.send("fade", 1.0, 2.0)')) == [(1, "frame"), (2, "fade")]
