@@ -157,12 +157,19 @@ def main() -> None:
     recorded = frames_of(recording, args.frames)
     pictured = [frame for frame in recording.frames() if frame.grid is not None or frame.insides is not None]
     sets = {"the run as recorded": recorded, "steps with pictures only": frames_of_list(pictured, args.frames)}
-    print(f"recording {recording.run_id}: {len(pictured)} of its frames carry pictures; a step with pictures pickles whole to {len(pickle.dumps(('frame', pictured[-1])))} "
-          f"bytes, its streams alone to {len(encode(pictured[-1].split()[0]))}")
+    whole, alone = len(pickle.dumps(("frame", pictured[-1]))), len(encode(pictured[-1].split()[0]))
+    print(
+        f"recording {recording.run_id}: {len(pictured)} of its frames carry pictures; a step with pictures "
+        f"pickles whole to {whole} bytes, its streams alone to {alone}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        loaded = config_for(scratch, installed.mnist_path, installed.classifier_path,
-                            "[http]\nenabled = false\n[osc]\nenabled = false\n")
+        loaded = config_for(
+            scratch,
+            installed.mnist_path,
+            installed.classifier_path,
+            "[http]\nenabled = false\n[osc]\nenabled = false\n",
+        )
         for name, frames in sets.items():
             to_sound_before = sum(len(pickle.dumps(("frame", f))) for f in frames) / len(frames)
             to_sound_now = sum(len(encode(f.split()[0])) for f in frames) / len(frames)
@@ -172,12 +179,19 @@ def main() -> None:
                 now.append(route_now(loaded, frames, scratch))
             per_frame_before, per_frame_now = min(before) / len(frames) * 1e6, min(now) / len(frames) * 1e6
             print(f"\n{name} ({len(frames)} frames, best of {args.rounds}):")
-            print(f"  before (whole frames re-pickled): {per_frame_before:7.1f} µs CPU per frame, "
-                  f"{to_sound_before:8.0f} bytes per frame to the sound child")
-            print(f"  now (split, passed on as bytes):  {per_frame_now:7.1f} µs CPU per frame, "
-                  f"{to_sound_now:8.0f} bytes per frame to the sound child")
-            print(f"  ratio now / before: CPU {per_frame_now / per_frame_before:.2f}, "
-                  f"bytes to sound {to_sound_now / to_sound_before:.3f}")
+            print(
+                f"  before (whole frames re-pickled): {per_frame_before:7.1f} µs CPU per frame, "
+                f"{to_sound_before:8.0f} bytes per frame to the sound child"
+            )
+            print(
+                f"  now (split, passed on as bytes):  {per_frame_now:7.1f} µs CPU per frame, "
+                f"{to_sound_now:8.0f} bytes per frame to the sound child"
+            )
+            print(
+                f"  ratio now / before: CPU {per_frame_now / per_frame_before:.2f}, "
+                f"bytes to sound {to_sound_now / to_sound_before:.3f}"
+            )
+
 
 if __name__ == "__main__":
     main()

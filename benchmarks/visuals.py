@@ -87,8 +87,10 @@ def main() -> None:
         canvas.textures.upload(inputs)
         canvas.ctx.finish()
 
-    shapes = ", ".join(f"{name} {'×'.join(str(v) for v in array.shape[::-1])} {array.dtype}"
-                       for name, array in (("samples", inputs.grid), ("inside", inputs.insides), ("lanes", inputs.lanes)))
+    pictures = (("samples", inputs.grid), ("inside", inputs.insides), ("lanes", inputs.lanes))
+    shapes = ", ".join(
+        f"{name} {'×'.join(str(v) for v in array.shape[::-1])} {array.dtype}" for name, array in pictures
+    )
     print(f"upload of every input texture ({shapes}): {timed(upload, 200):.3f} ms")
     canvas.release()
 

@@ -52,10 +52,14 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, function, help: str | None) -> argparse.ArgumentParser:
         # help=None: an internal command, left out of the listing (the supervisor's children).
-        p = sub.add_parser(name, description=help, **({"help": help} if help else {}))
-        p.add_argument("--config", type=Path, default=None,
-                       help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
-                            "/etc/twos-and-sevens/installation.toml, else the embedded defaults)")
+        p = sub.add_parser(name, description=help, help=help) if help else sub.add_parser(name)
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
+            "/etc/twos-and-sevens/installation.toml, else the embedded defaults)",
+        )
         p.set_defaults(command=function, command_name=name)
         return p
 
@@ -64,9 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--flat-out", action="store_true", help="train as fast as possible (no pacing)")
     run.add_argument("--no-sound", action="store_true", help="no sound child")
     run.add_argument("--no-image", action="store_true", help="no image child (projectors)")
-    run.add_argument("--preview", action="store_true",
-                     help="audition on a laptop: one window per projector, the speakers folded to stereo on the "
-                          "default audio device, the cycle back to back whatever the opening hours")
+    run.add_argument(
+        "--preview",
+        action="store_true",
+        help="audition on a laptop: one window per projector, the speakers folded to stereo on the "
+        "default audio device, the cycle back to back whatever the opening hours",
+    )
 
     child = command("child", _child, None)
     child.add_argument("role", choices=["trainer", "sound", "image"])
@@ -81,11 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     override = command("override", _control, "Play PRESET now, for M minutes, then resume the schedule.")
     override.add_argument("preset")
     override.add_argument("--minutes", type=float, default=10.0)
-    for name, about in (("skip", "End the current run; the next preset plays for the rest of its time."),
-                        ("pause", "Hold the training where it is (the image holds, the sound idles)."),
-                        ("resume", "Carry on after pause."),
-                        ("status", "What the running daemon plays, its children and restarts."),
-                        ("reload", "Re-read installation.toml (as SIGHUP does); an invalid file is refused.")):
+    for name, about in (
+        ("skip", "End the current run; the next preset plays for the rest of its time."),
+        ("pause", "Hold the training where it is (the image holds, the sound idles)."),
+        ("resume", "Carry on after pause."),
+        ("status", "What the running daemon plays, its children and restarts."),
+        ("reload", "Re-read installation.toml (as SIGHUP does); an invalid file is refused."),
+    ):
         command(name, _control, about)
 
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
@@ -127,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--speed", type=float, default=1.0, help="× the recorded pace")
     show.add_argument("--windowed", action="store_true", help="ordinary windows instead of fullscreen projectors")
 
-    pattern = command("projector-test", _projector_test,
-                      "Show each projector's name, index, resolution and a test pattern.")
+    pattern = command(
+        "projector-test", _projector_test, "Show each projector's name, index, resolution and a test pattern."
+    )
     pattern.add_argument("--seconds", type=float, default=60.0, help="how long (Ctrl-C ends it sooner)")
 
     footage = command("render-video", _render_video, "Render a recorded run's image to an MP4 or PNG frames.")
@@ -137,17 +147,25 @@ def _parser() -> argparse.ArgumentParser:
     footage.add_argument("--width", type=int, default=1280, help="width of each scene in pixels")
     footage.add_argument("--height", type=int, default=720, help="height in pixels")
     footage.add_argument("--fps", type=float, default=30.0)
-    footage.add_argument("--scene", action="append", default=None,
-                         help="a scene to render (repeat for several side by side; default: every projector's)")
+    footage.add_argument(
+        "--scene",
+        action="append",
+        default=None,
+        help="a scene to render (repeat for several side by side; default: every projector's)",
+    )
     footage.add_argument("--seconds", type=float, default=None, help="only the first SECONDS")
     return parser
 
 
 def _recording_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recording", help="a recording folder, or a run id under [data] recordings_path")
-    parser.add_argument("--run-seconds", default=None, metavar="SECONDS|preset",
-                        help="re-time the run to last this long (steps evenly spread), or 'preset' for its "
-                             "preset's duration_seconds: a flat-out trial at the gallery's pace")
+    parser.add_argument(
+        "--run-seconds",
+        default=None,
+        metavar="SECONDS|preset",
+        help="re-time the run to last this long (steps evenly spread), or 'preset' for its "
+        "preset's duration_seconds: a flat-out trial at the gallery's pace",
+    )
 
 
 def _load(args) -> configuration.LoadedConfig:
@@ -155,8 +173,14 @@ def _load(args) -> configuration.LoadedConfig:
     settings = loaded.config.logging
     log_file = loaded.path(settings.file) if settings.file else None
     # `run` (the supervisor) rotates the file; its children and other commands only append to it.
-    configure(settings.level, settings.format, log_file, settings.file_max_megabytes, settings.file_backups,
-              file_owner=args.command_name == "run")
+    configure(
+        settings.level,
+        settings.format,
+        log_file,
+        settings.file_max_megabytes,
+        settings.file_backups,
+        file_owner=args.command_name == "run",
+    )
     return loaded
 
 
@@ -170,8 +194,10 @@ def _print_config_errors(exc: configuration.ConfigInvalid) -> None:
 def _check_config(args) -> int:
     loaded = configuration.load(args.path or args.config)
     config = loaded.config
-    print(f"{loaded.source}: ok — '{config.installation.name}', {len(config.runs)} presets "
-          f"({', '.join(config.runs)}), cycle {' → '.join(config.cycle.presets)}, device {config.compute.device}")
+    print(
+        f"{loaded.source}: ok — '{config.installation.name}', {len(config.runs)} presets "
+        f"({', '.join(config.runs)}), cycle {' → '.join(config.cycle.presets)}, device {config.compute.device}"
+    )
     return 0
 
 
@@ -181,6 +207,7 @@ def _progress_bar(description: str, unit: str):
     from tqdm import tqdm
 
     with tqdm(desc=description, unit=unit, disable=None) as bar:
+
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -224,15 +251,21 @@ def _control(args) -> int:
     try:
         reply = ask(loaded.control_path, request.model_dump())
     except OSError as exc:
-        print(f"twos-and-sevens: no daemon answers at {loaded.control_path} ({exc.strerror or exc}): is it running, "
-              f"and may this user open the socket ([control] group)?", file=sys.stderr)
+        print(
+            f"twos-and-sevens: no daemon answers at {loaded.control_path} ({exc.strerror or exc}): is it running, "
+            f"and may this user open the socket ([control] group)?",
+            file=sys.stderr,
+        )
         return EXIT_DATA
     if not reply.get("ok"):
         print(f"twos-and-sevens: {reply.get('error')}", file=sys.stderr)
         return 1
     reply.pop("ok")
-    print(json.dumps(reply, indent=2, default=str) if isinstance(request, StatusRequest) else
-          ", ".join(f"{k}: {v}" for k, v in reply.items()))
+    print(
+        json.dumps(reply, indent=2, default=str)
+        if isinstance(request, StatusRequest)
+        else ", ".join(f"{k}: {v}" for k, v in reply.items())
+    )
     return 0
 
 
@@ -246,10 +279,12 @@ def _schedule(args) -> int:
     slots = Plan(config.cycle, config.hours, config.runs).upcoming(start, args.hours)
     if not slots:
         print(f"closed for the next {args.hours:g} hours ([hours] and closed_dates)")
-    for slot, following in zip(slots, [*slots[1:], None]):
+    for slot, following in zip(slots, [*slots[1:], None], strict=False):
         notes = ("opens: fades in" if slot.first else "") + (" closes: fades out" if slot.last else "")
-        print(f"{slot.start:%Y-%m-%d %H:%M:%S}–{slot.end:%H:%M:%S}  {slot.preset:12s} "
-              f"({slot.seconds / 60:.1f} min) {notes}".rstrip())
+        print(
+            f"{slot.start:%Y-%m-%d %H:%M:%S}–{slot.end:%H:%M:%S}  {slot.preset:12s} "
+            f"({slot.seconds / 60:.1f} min) {notes}".rstrip()
+        )
         if slot.last:
             reopening = f"until {following.start:%Y-%m-%d %H:%M}" if following else "beyond this window"
             print(f"{slot.end:%Y-%m-%d %H:%M:%S}  closed {reopening}")
@@ -272,8 +307,11 @@ def _fetch_data(args) -> int:
     try:
         fetch(loaded.mnist_path)
     except (OSError, RuntimeError) as exc:
-        print(f"twos-and-sevens: could not download MNIST into {loaded.mnist_path}: {exc}. Without a network, "
-              f"copy the four uncompressed files into {loaded.mnist_path / 'MNIST' / 'raw'}.", file=sys.stderr)
+        print(
+            f"twos-and-sevens: could not download MNIST into {loaded.mnist_path}: {exc}. Without a network, "
+            f"copy the four uncompressed files into {loaded.mnist_path / 'MNIST' / 'raw'}.",
+            file=sys.stderr,
+        )
         return EXIT_DATA
     log.info("mnist_ready", path=str(loaded.mnist_path))
     return 0
@@ -290,8 +328,9 @@ def _train_classifier(args) -> int:
     test = load_images(loaded.mnist_path, train=False, device=device)
     with _progress_bar("training classifier", "step") as progress:
         accuracy = train_classifier(train, test, loaded.classifier_path, epochs=args.epochs, progress=progress)
-    get_logger("classifier").info("classifier_trained", path=str(loaded.classifier_path),
-                                  test_accuracy=round(accuracy, 4))
+    get_logger("classifier").info(
+        "classifier_trained", path=str(loaded.classifier_path), test_accuracy=round(accuracy, 4)
+    )
     print(f"test accuracy {accuracy:.2%} on MNIST's 10,000 test digits; weights in {loaded.classifier_path}")
     return 0
 
@@ -306,8 +345,10 @@ def _trial(args) -> int:
     loaded = _load(args)
     if args.preset not in loaded.config.runs:
         hint = configuration.errors.did_you_mean(args.preset, list(loaded.config.runs))
-        print(f"twos-and-sevens: no preset '{args.preset}' in [runs].{hint} "
-              f"Presets: {', '.join(loaded.config.runs)}.", file=sys.stderr)
+        print(
+            f"twos-and-sevens: no preset '{args.preset}' in [runs].{hint} Presets: {', '.join(loaded.config.runs)}.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     stop = _stop_on_signals()
     run = Instrument(loaded).start(args.preset, seed=args.seed, steps=args.steps, flat_out=args.flat_out)
@@ -330,9 +371,11 @@ def _runs(args) -> int:
         print(f"no recordings in {loaded.recordings_path}")
     for run in runs:
         summary = run.summary()
-        print(f"{run.run_id}  {summary.get('preset', '?'):<10} {run.status:<11} "
-              f"{summary.get('steps_done', 0)}/{summary.get('steps_total', '?')} steps  "
-              f"{run.size_bytes() / 1e6:.1f} MB")
+        print(
+            f"{run.run_id}  {summary.get('preset', '?'):<10} {run.status:<11} "
+            f"{summary.get('steps_done', 0)}/{summary.get('steps_total', '?')} steps  "
+            f"{run.size_bytes() / 1e6:.1f} MB"
+        )
     return 0
 
 
@@ -342,11 +385,13 @@ def _load_recording(args):
 
     loaded = _load(args)
     name = args.recording
-    found = next((Recording(c) for c in (Path(name), loaded.recordings_path / name) if (c / "frames.jsonl").is_file()),
-                 None)
+    found = next(
+        (Recording(c) for c in (Path(name), loaded.recordings_path / name) if (c / "frames.jsonl").is_file()), None
+    )
     if found is None:
-        raise CommandFailed(EXIT_DATA, f"no recording at {name} or {loaded.recordings_path / name} "
-                                       f"(`twos-and-sevens runs` lists them)")
+        raise CommandFailed(
+            EXIT_DATA, f"no recording at {name} or {loaded.recordings_path / name} (`twos-and-sevens runs` lists them)"
+        )
     pace = args.run_seconds
     if pace is None:
         return loaded, found
@@ -355,8 +400,11 @@ def _load_recording(args):
     except (KeyError, TypeError, ValueError):
         seconds = None
     if seconds is None or not 0 < seconds <= 86_400:
-        raise CommandFailed(EXIT_DATA, f"--run-seconds {pace}: give seconds (above 0, at most 86400), or 'preset' "
-                                       f"for a recording whose summary.json names its preset's duration")
+        raise CommandFailed(
+            EXIT_DATA,
+            f"--run-seconds {pace}: give seconds (above 0, at most 86400), or 'preset' "
+            f"for a recording whose summary.json names its preset's duration",
+        )
     return loaded, found.at_pace(seconds)
 
 
@@ -369,8 +417,11 @@ def _play(args) -> int:
     audio = loaded.config.audio
     sound = LiveSound(loaded, args.channels)
     try:
-        follow(replay_messages(recording, args.speed, audio.run_fade_in_seconds, audio.run_fade_out_seconds),
-               sound.deliver, stop)
+        follow(
+            replay_messages(recording, args.speed, audio.run_fade_in_seconds, audio.run_fade_out_seconds),
+            sound.deliver,
+            stop,
+        )
     finally:
         sound.close()
     return 0
@@ -385,8 +436,9 @@ def _devices(args) -> int:
         print("no audio output devices (is the sound card plugged in, or the JACK server running?)")
         return EXIT_DATA
     for d in devices:
-        print(f"[{d['index']}] {d['name']}  ({d['api']}, {d['channels']} output channels, "
-              f"{d['sample_rate_hz']:.0f} Hz)")
+        print(
+            f"[{d['index']}] {d['name']}  ({d['api']}, {d['channels']} output channels, {d['sample_rate_hz']:.0f} Hz)"
+        )
     return 0
 
 
@@ -402,8 +454,9 @@ def _speaker_test(args) -> int:
     def announce(channel: int) -> None:
         print(f"channel {channel} of {channels} playing", flush=True)
 
-    speaker_test(device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce,
-                 _stop_on_signals())
+    speaker_test(
+        device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce, _stop_on_signals()
+    )
     return 0
 
 
@@ -464,12 +517,16 @@ def _render_video(args) -> int:
     known = {p.stem for p in loaded.shaders_path.glob("*.frag")}
     unknown = [scene for scene in scenes if scene not in known]
     if unknown or not (16 <= args.width <= 8192 and 16 <= args.height <= 8192 and 1 <= args.fps <= 240):
-        print(f"twos-and-sevens: scenes must be files in {loaded.shaders_path} ({', '.join(sorted(known))}), "
-              f"--width/--height 16–8192, --fps 1–240", file=sys.stderr)
+        print(
+            f"twos-and-sevens: scenes must be files in {loaded.shaders_path} ({', '.join(sorted(known))}), "
+            f"--width/--height 16–8192, --fps 1–240",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     with _progress_bar(f"rendering {recording.run_id}", "frame") as progress:
-        out = render_video(recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress,
-                           args.seconds)
+        out = render_video(
+            recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress, args.seconds
+        )
     print(f"wrote {out} ({' | '.join(scenes)}, {args.width * len(scenes)}×{args.height} at {args.fps:g} fps)")
     return 0
 

@@ -19,10 +19,39 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 __all__ = [
-    "MESSAGES", "BadMessage", "ControlReply", "ControlRequest", "Crossfade", "Fade", "Heartbeat", "Idle",
-    "Message", "OverrideRequest", "Pause", "PauseRequest", "PictureFrame", "Play", "Quit", "Ready", "ReloadRequest",
-    "RequestInvalid", "Resume", "ResumeRequest", "Rejoin", "RunEnded", "RunStarted", "RunStatus", "SkipRequest",
-    "StatusRequest", "Stop", "StopRun", "StreamFrame", "Unavailable", "decode", "encode", "kind_of",
+    "MESSAGES",
+    "BadMessage",
+    "ControlReply",
+    "ControlRequest",
+    "Crossfade",
+    "Fade",
+    "Heartbeat",
+    "Idle",
+    "Message",
+    "OverrideRequest",
+    "Pause",
+    "PauseRequest",
+    "PictureFrame",
+    "Play",
+    "Quit",
+    "Ready",
+    "Rejoin",
+    "ReloadRequest",
+    "RequestInvalid",
+    "Resume",
+    "ResumeRequest",
+    "RunEnded",
+    "RunStarted",
+    "RunStatus",
+    "SkipRequest",
+    "StatusRequest",
+    "Stop",
+    "StopRun",
+    "StreamFrame",
+    "Unavailable",
+    "decode",
+    "encode",
+    "kind_of",
     "parse_request",
 ]
 
@@ -183,12 +212,46 @@ class RunEnded:
     status: RunStatus
 
 
-Message = (StreamFrame | PictureFrame | Play | StopRun | Pause | Resume | Fade | Rejoin | Crossfade | Stop | Ready
-           | Heartbeat | Unavailable | Quit | Idle | RunStarted | RunEnded)
+Message = (
+    StreamFrame
+    | PictureFrame
+    | Play
+    | StopRun
+    | Pause
+    | Resume
+    | Fade
+    | Rejoin
+    | Crossfade
+    | Stop
+    | Ready
+    | Heartbeat
+    | Unavailable
+    | Quit
+    | Idle
+    | RunStarted
+    | RunEnded
+)
 # The wire's class byte is the place in this tuple: append new messages, never reorder (children and
 # supervisor always run the same code, so this is only about reading the code, not old peers).
-MESSAGES: tuple[type, ...] = (StreamFrame, PictureFrame, Play, StopRun, Pause, Resume, Fade, Rejoin, Crossfade, Stop,
-                              Ready, Heartbeat, Unavailable, Quit, Idle, RunStarted, RunEnded)
+MESSAGES: tuple[type, ...] = (
+    StreamFrame,
+    PictureFrame,
+    Play,
+    StopRun,
+    Pause,
+    Resume,
+    Fade,
+    Rejoin,
+    Crossfade,
+    Stop,
+    Ready,
+    Heartbeat,
+    Unavailable,
+    Quit,
+    Idle,
+    RunStarted,
+    RunEnded,
+)
 _KIND = {kind: index for index, kind in enumerate(MESSAGES)}
 
 
@@ -213,7 +276,7 @@ def decode(raw: bytes) -> Message:
         message = pickle.loads(raw[1:])
     except Exception as exc:  # truncated or corrupt bytes: whatever pickle raises, it is a bad message
         raise BadMessage(f"cannot read a {kind.__name__}: {exc}") from None
-    if type(message) is not kind:
+    if type(message) is not kind or not isinstance(message, Message):
         raise BadMessage(f"a {type(message).__name__} sent as a {kind.__name__}")
     return message
 
@@ -266,7 +329,8 @@ class ReloadRequest(_Request):
 ControlRequest = StatusRequest | OverrideRequest | SkipRequest | PauseRequest | ResumeRequest | ReloadRequest
 _BY_COMMAND: dict[str, type[_Request]] = {
     model.model_fields["command"].annotation.__args__[0]: model  # type: ignore[union-attr]  # each is a Literal
-    for model in (StatusRequest, OverrideRequest, SkipRequest, PauseRequest, ResumeRequest, ReloadRequest)}
+    for model in (StatusRequest, OverrideRequest, SkipRequest, PauseRequest, ResumeRequest, ReloadRequest)
+}
 COMMANDS = tuple(_BY_COMMAND)
 _REQUESTS: TypeAdapter[ControlRequest] = TypeAdapter(Annotated[ControlRequest, Field(discriminator="command")])
 
@@ -287,8 +351,9 @@ def parse_request(data: bytes) -> ControlRequest:
         from daemon.config.errors import did_you_mean
 
         command = body["command"][:100]
-        raise RequestInvalid(f"unknown command {command!r}.{did_you_mean(command, list(COMMANDS))} "
-                             f"Commands: {', '.join(COMMANDS)}")
+        raise RequestInvalid(
+            f"unknown command {command!r}.{did_you_mean(command, list(COMMANDS))} Commands: {', '.join(COMMANDS)}"
+        )
     try:
         return _REQUESTS.validate_python(body)
     except ValidationError as exc:
@@ -300,8 +365,10 @@ def _explain(error: Any) -> str:
     given = error.get("input")
     shown = repr(given) if len(repr(given)) <= 60 else repr(given)[:57] + "..."
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown field (got {shown}); the fields of {error['loc'][0]!r} are: " \
-               f"{', '.join(_fields(error['loc'][0]))}"
+        return (
+            f"{where}: unknown field (got {shown}); the fields of {error['loc'][0]!r} are: "
+            f"{', '.join(_fields(error['loc'][0]))}"
+        )
     if isinstance(given, float) and not math.isfinite(given):
         return f"{where}: must be a finite number (got {shown})"
     return f"{where}: {error['msg'].lower()} (got {type(given).__name__} {shown})"

@@ -134,8 +134,12 @@ class _Targets:
                 self.log.info("osc_sending", target=spec, address=info[4][0])
             except OSError as exc:
                 self.retry_at[spec] = now + self.RETRY_SECONDS
-                self.log.error("osc_target_unresolved", target=spec, error=str(exc),
-                               fix="check the host name in [osc] targets, or use its IP address")
+                self.log.error(
+                    "osc_target_unresolved",
+                    target=spec,
+                    error=str(exc),
+                    fix="check the host name in [osc] targets, or use its IP address",
+                )
         return list(self.addresses.values())
 
     def failed(self, address: tuple, exc: OSError) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,7 +109,7 @@ class LiveRun:
     def folder(self) -> Path:
         return self.recorder.folder
 
-    def __iter__(self) -> Iterator[MetricFrame]:
+    def __iter__(self) -> Generator[MetricFrame, None, None]:  # closed early to stop a run
         every = self.loaded.config.logging.streams_every_seconds
         self.log.info(
             "run_started",

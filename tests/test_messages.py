@@ -12,23 +12,71 @@ import numpy as np
 import pytest
 
 from daemon.messages import (
-    MESSAGES, BadMessage, Crossfade, Fade, OverrideRequest, PictureFrame, Play, RequestInvalid, RunEnded,
-    StatusRequest, StreamFrame, decode, encode, kind_of, parse_request,
+    MESSAGES,
+    BadMessage,
+    Crossfade,
+    Fade,
+    OverrideRequest,
+    PictureFrame,
+    Play,
+    RequestInvalid,
+    RunEnded,
+    StatusRequest,
+    decode,
+    encode,
+    kind_of,
+    parse_request,
 )
 from daemon.metrics import MetricFrame
 
 PACKAGE = Path(__file__).resolve().parents[1] / "daemon"
 # The string tags the processes used to dispatch on, before daemon.messages typed them.
-OLD_TAGS = {"frame", "fade", "crossfade", "rejoin", "stop", "stop_run", "ready", "heartbeat", "play", "pause",
-            "resume", "idle", "run_started", "run_ended", "unavailable", "quit", "status", "override", "skip",
-            "reload"}
+OLD_TAGS = {
+    "frame",
+    "fade",
+    "crossfade",
+    "rejoin",
+    "stop",
+    "stop_run",
+    "ready",
+    "heartbeat",
+    "play",
+    "pause",
+    "resume",
+    "idle",
+    "run_started",
+    "run_ended",
+    "unavailable",
+    "quit",
+    "status",
+    "override",
+    "skip",
+    "reload",
+}
 
 
 def a_frame(step: int = 3, grid: bool = True) -> MetricFrame:
-    return MetricFrame("run-1", "healthy", step, 10, 1.7e9, 0.5, 1.2, 0.7, 0.9, 0.8, 3.0, 2.0, 1e-3, 2e-3,
-                       samples={"pixel_entropy": 1.5}, samples_step=step, class_histogram=(0.1,) * 10,
-                       grid=np.arange(224 * 224, dtype=np.uint8).reshape(224, 224) if grid else None,
-                       insides=np.ones((56, 56), np.uint8) if grid else None)
+    return MetricFrame(
+        "run-1",
+        "healthy",
+        step,
+        10,
+        1.7e9,
+        0.5,
+        1.2,
+        0.7,
+        0.9,
+        0.8,
+        3.0,
+        2.0,
+        1e-3,
+        2e-3,
+        samples={"pixel_entropy": 1.5},
+        samples_step=step,
+        class_histogram=(0.1,) * 10,
+        grid=np.arange(224 * 224, dtype=np.uint8).reshape(224, 224) if grid else None,
+        insides=np.ones((56, 56), np.uint8) if grid else None,
+    )
 
 
 def test_every_message_crosses_the_wire_as_itself():
@@ -51,8 +99,9 @@ def test_a_frame_splits_into_small_streams_and_the_pictures():
     assert a_frame(grid=False).split()[1] is None  # most steps carry no pictures at all
 
 
-@pytest.mark.parametrize("raw", [b"", bytes([len(MESSAGES)]) + b"x", bytes([0]) + b"not a pickle",
-                                 bytes([0]) + pickle.dumps(Fade(1.0, 1.0))])
+@pytest.mark.parametrize(
+    "raw", [b"", bytes([len(MESSAGES)]) + b"x", bytes([0]) + b"not a pickle", bytes([0]) + pickle.dumps(Fade(1.0, 1.0))]
+)
 def test_garbage_on_a_link_is_a_bad_message(raw):
     with pytest.raises(BadMessage):
         decode(raw)
@@ -84,8 +133,9 @@ def test_the_override_that_killed_the_supervisor_is_refused_by_name():
     with pytest.raises(RequestInvalid, match="Did you mean 'pause'"):
         parse_request(b'{"command": "paus"}')
     assert parse_request(b'{"command": "status"}') == StatusRequest(command="status")
-    assert parse_request(b'{"command": "override", "preset": "random"}') == \
-        OverrideRequest(command="override", preset="random", minutes=10.0)
+    assert parse_request(b'{"command": "override", "preset": "random"}') == OverrideRequest(
+        command="override", preset="random", minutes=10.0
+    )
 
 
 def _tags_named(tree: ast.AST) -> list[tuple[int, str]]:
@@ -95,21 +145,30 @@ def _tags_named(tree: ast.AST) -> list[tuple[int, str]]:
         candidates: list[ast.expr] = []
         if isinstance(node, ast.Compare):
             candidates = [node.left, *node.comparators]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in {"send", "forward", "put", "put_nowait", "send_senses", "send_trainer"}:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"send", "forward", "put", "put_nowait", "send_senses", "send_trainer"}
+        ):
             candidates = node.args[:1]
         elif isinstance(node, ast.MatchValue):
             candidates = [node.value]
         for candidate in candidates:
             elements = candidate.elts if isinstance(candidate, ast.Tuple | ast.List | ast.Set) else [candidate]
-            found += [(e.lineno, e.value) for e in elements
-                      if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value in OLD_TAGS]
+            found += [
+                (e.lineno, e.value)
+                for e in elements
+                if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value in OLD_TAGS
+            ]
     return found
 
 
 def test_no_module_outside_the_messages_module_dispatches_on_a_string_tag():
-    offenders = {str(path.relative_to(PACKAGE)): tags for path in sorted(PACKAGE.rglob("*.py"))
-                 if path.name != "messages.py" and (tags := _tags_named(ast.parse(path.read_text())))}
+    offenders = {
+        str(path.relative_to(PACKAGE)): tags
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "messages.py" and (tags := _tags_named(ast.parse(path.read_text())))
+    }
     assert offenders == {}
 
 

@@ -13,12 +13,15 @@ from daemon.testing import JackRecorder, RunningDaemon, close_window, config_for
 from tests.test_osc import receive
 
 SPEAKERS = 8
-CLOSED_ALL_WEEK = "".join(f'{day} = ""\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                      "saturday", "sunday"))
-PREVIEW = ('[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
-           'duration_seconds = 300.0\n[supervision]\nstop_fade_seconds = 0.5\n[http]\nport = 0\n'
-           f'[audio]\nchannels = {SPEAKERS}\nroute = "jack"\ndevice = "nothing-like-this"\n'
-           f'[hours]\n{CLOSED_ALL_WEEK}')
+CLOSED_ALL_WEEK = "".join(
+    f'{day} = ""\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+)
+PREVIEW = (
+    '[cycle]\npresets = ["random"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
+    "duration_seconds = 300.0\n[supervision]\nstop_fade_seconds = 0.5\n[http]\nport = 0\n"
+    f'[audio]\nchannels = {SPEAKERS}\nroute = "jack"\ndevice = "nothing-like-this"\n'
+    f"[hours]\n{CLOSED_ALL_WEEK}"
+)
 
 
 def test_preview_plays_in_windows_and_stereo_while_the_gallery_is_closed(tmp_path, mnist_root, classifier_file):
@@ -59,9 +62,11 @@ def test_preview_plays_in_windows_and_stereo_while_the_gallery_is_closed(tmp_pat
             recorder.close()
     addresses = {address for bundle in heard for address in bundle}
     [started] = [b["/twos-and-sevens/run/started"] for b in heard if "/twos-and-sevens/run/started" in b]
-    assert started[0] == "random" and {"/twos-and-sevens/fade", "/twos-and-sevens/stream/loss_generator",
-                                        "/twos-and-sevens/step"} <= addresses, addresses
-    rms = np.sqrt((audio ** 2).mean(axis=0))
+    assert (
+        started[0] == "random"
+        and {"/twos-and-sevens/fade", "/twos-and-sevens/stream/loss_generator", "/twos-and-sevens/step"} <= addresses
+    ), addresses
+    rms = np.sqrt((audio**2).mean(axis=0))
     assert (rms > 1e-3).all(), f"both sides should sound: rms {rms}"
     assert np.abs(audio).max() <= db_to_gain(loaded.config.audio.ceiling_dbfs) + 1e-4
     events = [e["event"] for e in daemon.events]

@@ -13,8 +13,19 @@ from tests.conftest import run_cli
 
 def test_render_video_writes_an_mp4_and_a_png_sequence(short_runs, tmp_path):
     run = short_runs["collapsed"]
-    args = [str(run.folder), "--config", run.loaded.source, "--width", "160", "--height", "90", "--fps", "10",
-            "--seconds", "3"]
+    args = [
+        str(run.folder),
+        "--config",
+        run.loaded.source,
+        "--width",
+        "160",
+        "--height",
+        "90",
+        "--fps",
+        "10",
+        "--seconds",
+        "3",
+    ]
     result = run_cli("render-video", *args, "--out", str(tmp_path / "run.mp4"))
     assert result.returncode == 0, result.stderr
     assert "samples | data | inside, 480×90 at 10 fps" in result.stdout
@@ -30,8 +41,16 @@ def test_render_video_writes_an_mp4_and_a_png_sequence(short_runs, tmp_path):
 
 def test_a_scene_that_does_not_exist_is_refused(short_runs, tmp_path):
     run = short_runs["random"]
-    result = run_cli("render-video", str(run.folder), "--config", run.loaded.source, "--scene", "sampels",
-                     "--out", str(tmp_path / "x.mp4"))
+    result = run_cli(
+        "render-video",
+        str(run.folder),
+        "--config",
+        run.loaded.source,
+        "--scene",
+        "sampels",
+        "--out",
+        str(tmp_path / "x.mp4"),
+    )
     assert result.returncode == 2 and "samples" in result.stderr and not (tmp_path / "x.mp4").exists()
 
 

@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 
 from daemon.recording.reader import Recording
-from daemon.testing import feed
 from daemon.sound.conductor import IDLE, Conductor
 from daemon.sound.engine import SoundEngine
 from daemon.sound.server import ManualServer
+from daemon.testing import feed
 
 
 def test_frames_stop_sound_holds_then_drifts_to_idle(short_runs):
     run = short_runs["random"]
     config = run.loaded.config
-    audio = config.audio.model_copy(update={"hold_seconds": 6.0, "idle_drift_seconds": 3.0,
-                                            "startup_ramp_seconds": 0.1})
+    audio = config.audio.model_copy(
+        update={"hold_seconds": 6.0, "idle_drift_seconds": 3.0, "startup_ramp_seconds": 0.1}
+    )
     server = ManualServer(4, audio.sample_rate_hz, 1024, audio.seed)
     try:
         engine = SoundEngine(audio, config.space, 4, audio.sample_rate_hz, run.loaded.base_dir)

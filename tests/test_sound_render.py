@@ -19,7 +19,7 @@ RUN_SECONDS = 12.0  # past the run fade-in (5 s), with 4 s of each run's late st
 
 def spectra(samples: np.ndarray, seconds: float = 4.0) -> np.ndarray:
     """Magnitude spectra (2048-point frames) of the downmix's last `seconds` before the fade-out."""
-    mono = samples.mean(axis=1)[-int(SR * seconds):]
+    mono = samples.mean(axis=1)[-int(SR * seconds) :]
     frames = mono[: len(mono) // 2048 * 2048].reshape(-1, 2048) * np.hanning(2048)
     return np.abs(np.fft.rfft(frames, axis=1))
 
@@ -47,8 +47,10 @@ def renders(short_runs):
     machine trains (a 50-step random run lasted 5 s on one machine, 1.4 s on another, inside the
     5 s fade-in), so the renders must not.
     """
-    return {preset: render_audio(Recording(run.folder).at_pace(RUN_SECONDS), run.loaded, 8, seconds=RUN_SECONDS)
-            for preset, run in short_runs.items()}
+    return {
+        preset: render_audio(Recording(run.folder).at_pace(RUN_SECONDS), run.loaded, 8, seconds=RUN_SECONDS)
+        for preset, run in short_runs.items()
+    }
 
 
 def test_every_channel_plays_and_channels_differ(renders):
@@ -81,10 +83,24 @@ def test_collapsed_is_spectrally_steadier_than_healthy(renders):
 def test_a_deliberately_hot_mapping_never_passes_the_ceiling(short_runs):
     run = short_runs["random"]
     loaded = run.loaded
-    hot = [MappingEntry(source="progress", target=target, input_min=0, input_max=0.01, output_min=hi, output_max=hi,
-                        smoothing_seconds=0.0)
-           for target, hi in [("sound.drone.level", 1.0), ("sound.noise.level", 1.0), ("sound.glitch.level", 1.0),
-                              ("sound.grains.level", 1.0), ("sound.overdrive.drive", 0.99)]]
+    hot = [
+        MappingEntry(
+            source="progress",
+            target=target,
+            input_min=0,
+            input_max=0.01,
+            output_min=hi,
+            output_max=hi,
+            smoothing_seconds=0.0,
+        )
+        for target, hi in [
+            ("sound.drone.level", 1.0),
+            ("sound.noise.level", 1.0),
+            ("sound.glitch.level", 1.0),
+            ("sound.grains.level", 1.0),
+            ("sound.overdrive.drive", 0.99),
+        ]
+    ]
     audio = loaded.config.audio.model_copy(update={"max_gain_db": 12.0, "ceiling_dbfs": -6.0})
     config = loaded.config.model_copy(update={"mapping": hot, "audio": audio})
     samples = render_audio(Recording(run.folder).at_pace(RUN_SECONDS), dataclasses.replace(loaded, config=config), 4)
@@ -99,8 +115,18 @@ def test_render_audio_command_is_byte_identical_and_writes_a_stereo_preview(shor
     run = short_runs["collapsed"]
     outs = [tmp_path / "a.wav", tmp_path / "b.wav"]
     for out in outs:
-        result = run_cli("render-audio", str(run.folder), "--out", str(out), "--channels", "4",
-                         "--downmix", str(out.with_suffix(".stereo.wav")), "--config", run.loaded.source)
+        result = run_cli(
+            "render-audio",
+            str(run.folder),
+            "--out",
+            str(out),
+            "--channels",
+            "4",
+            "--downmix",
+            str(out.with_suffix(".stereo.wav")),
+            "--config",
+            run.loaded.source,
+        )
         assert result.returncode == 0, result.stderr
     assert outs[0].read_bytes() == outs[1].read_bytes()
     info = soundfile.info(str(outs[0]))
@@ -117,13 +143,24 @@ def test_render_audio_re_times_a_flat_out_run_and_refuses_a_bad_pace(short_runs,
 
     run = short_runs["random"]
     out = tmp_path / "paced.wav"
-    result = run_cli("render-audio", str(run.folder), "--out", str(out), "--channels", "2", "--run-seconds", "3",
-                     "--config", run.loaded.source)
+    result = run_cli(
+        "render-audio",
+        str(run.folder),
+        "--out",
+        str(out),
+        "--channels",
+        "2",
+        "--run-seconds",
+        "3",
+        "--config",
+        run.loaded.source,
+    )
     assert result.returncode == 0, result.stderr
     audio = run.loaded.config.audio  # the run, its fade-out, a second of tail
     assert soundfile.info(str(out)).duration == pytest.approx(3 + audio.run_fade_out_seconds + 1, abs=0.03)
-    bad = run_cli("render-audio", str(run.folder), "--out", str(out), "--run-seconds", "fast",
-                  "--config", run.loaded.source)
+    bad = run_cli(
+        "render-audio", str(run.folder), "--out", str(out), "--run-seconds", "fast", "--config", run.loaded.source
+    )
     assert bad.returncode == 3 and "--run-seconds fast" in bad.stderr and "'preset'" in bad.stderr
 
 

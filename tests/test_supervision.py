@@ -9,7 +9,6 @@ import signal
 import socket
 import time
 from datetime import datetime
-
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,12 @@ import pytest
 from daemon.testing import JackRecorder, RunningDaemon, config_for, jack_dummy_server, xvfb_server
 
 CHANNELS = 8
-SHORT_CYCLE = ('[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
-               'duration_seconds = 300.0\n[runs.healthy]\nsteps = 3000\nduration_seconds = 300.0\n'
-               '[supervision]\nheartbeat_timeout_seconds = 3.0\nunavailable_retry_seconds = 2.0\n'
-               'stop_fade_seconds = 0.5\n[http]\nport = 0\n')
+SHORT_CYCLE = (
+    '[cycle]\npresets = ["random", "healthy"]\n[runs.random]\nsteps = 3000\nlr_generator = 0.0\n'
+    "duration_seconds = 300.0\n[runs.healthy]\nsteps = 3000\nduration_seconds = 300.0\n"
+    "[supervision]\nheartbeat_timeout_seconds = 3.0\nunavailable_retry_seconds = 2.0\n"
+    "stop_fade_seconds = 0.5\n[http]\nport = 0\n"
+)
 
 
 @pytest.fixture
@@ -58,11 +59,16 @@ def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery)
     # Each sense reports how late frames reach it (benchmarks/frame_delay.py measures it; here: it is reported).
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not all(
-            "frame_delay_ms" in child["heartbeat"] for role, child in
-            json.loads(daemon.http_get("/status")[1])["children"].items() if role != "trainer"):
+        "frame_delay_ms" in child["heartbeat"]
+        for role, child in json.loads(daemon.http_get("/status")[1])["children"].items()
+        if role != "trainer"
+    ):
         time.sleep(0.3)
-    delays = {role: child["heartbeat"]["frame_delay_ms"]
-              for role, child in json.loads(daemon.http_get("/status")[1])["children"].items() if role != "trainer"}
+    delays = {
+        role: child["heartbeat"]["frame_delay_ms"]
+        for role, child in json.loads(daemon.http_get("/status")[1])["children"].items()
+        if role != "trainer"
+    }
     assert all(d["frames"] > 0 and 0 <= d["mean"] <= d["max"] for d in delays.values()), delays
     assert 'twos_and_sevens_frame_delay_seconds{role="sound"}' in daemon.http_get("/metrics")[1]
     for role in ("trainer", "sound", "image"):
@@ -72,9 +78,10 @@ def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery)
         os.kill(victim, signal.SIGKILL)
         if role != "sound":  # the sound plays on through the other child's death
             audio = recorder.record(2.0)
-            assert np.sqrt((audio ** 2).mean()) > 1e-4, f"silence while the {role} was down"
-        ready = daemon.wait_for(lambda e, n=count: e["event"] == f"{role}_ready" and daemon.events.index(e) >= n,
-                                30, f"{role} back")
+            assert np.sqrt((audio**2).mean()) > 1e-4, f"silence while the {role} was down"
+        ready = daemon.wait_for(
+            lambda e, n=count, r=role: e["event"] == f"{r}_ready" and daemon.events.index(e) >= n, 30, f"{role} back"
+        )
         back = time.monotonic() - killed
         assert ready["pid"] != victim and back < 5.0 + (2.0 if role != "sound" else 0.0), (role, back)
         assert {r: daemon.pid(r) for r in others} == others, f"killing the {role} touched another child"
@@ -88,7 +95,7 @@ def test_each_child_killed_comes_back_within_5_s_and_the_others_play_on(gallery)
                 time.sleep(0.5)
             assert image_brightness(daemon) >= 0.9
     audio = recorder.record(2.0)
-    assert (np.sqrt((audio ** 2).mean(axis=0)) > 1e-4).all()  # every speaker plays after it all
+    assert (np.sqrt((audio**2).mean(axis=0)) > 1e-4).all()  # every speaker plays after it all
 
 
 def test_a_stopped_child_is_found_hung_and_replaced(gallery):
@@ -103,26 +110,29 @@ def test_a_stopped_child_is_found_hung_and_replaced(gallery):
         os.kill(victim, 0)
 
 
-def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tmp_path, mnist_root,
-                                                                             classifier_file):
+def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tmp_path, mnist_root, classifier_file):
     """systemd stands in as a datagram socket the test binds (NOTIFY_SOCKET), with a 2 s watchdog."""
     loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
     address = str(tmp_path / "notify")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
         systemd.bind(address)
         systemd.settimeout(1.0)
-        env = {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "2000000", "JACK_DEFAULT_SERVER": "nobody-here",
-               "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+        env = {
+            "NOTIFY_SOCKET": address,
+            "WATCHDOG_USEC": "2000000",
+            "JACK_DEFAULT_SERVER": "nobody-here",
+            "JACK_NO_START_SERVER": "1",
+            "DISPLAY": "",
+        }
         daemon = RunningDaemon(loaded.source, env)
         messages: list[str] = []
         try:
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and (sum(m == "WATCHDOG=1" for m in messages) < 3
-                                                   or "READY=1" not in messages):
-                try:
+            while time.monotonic() < deadline and (
+                sum(m == "WATCHDOG=1" for m in messages) < 3 or "READY=1" not in messages
+            ):
+                with contextlib.suppress(TimeoutError):
                     messages.extend(systemd.recv(4096).decode().splitlines())
-                except TimeoutError:
-                    pass
             daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run despite no devices")
         finally:
             code = daemon.stop()
@@ -135,8 +145,9 @@ def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tm
     # READY=1 once both senses have said why they cannot play; the watchdog is fed from the start.
     assert messages.index("READY=1") + 1 == messages.index("STATUS=sound missing, image missing")
     events = [e["event"] for e in daemon.events]
-    assert events.index("installation_ready") > max(events.index("sound_unavailable"),
-                                                    events.index("image_unavailable"))
+    assert events.index("installation_ready") > max(
+        events.index("sound_unavailable"), events.index("image_unavailable")
+    )
     assert messages[-1] == "STOPPING=1"
     assert "sound_unavailable" in events and "image_unavailable" in events
     waits = [e for e in daemon.events if e["event"] == "child_waiting_for_device"]
@@ -146,10 +157,12 @@ def test_no_audio_device_and_no_display_the_trainer_plays_and_systemd_is_told(tm
 
 def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, mnist_root, classifier_file):
     extra = SHORT_CYCLE.replace("port = 0", 'port = 0\ntoken = "s3cret"').replace(
-        "unavailable_retry_seconds = 2.0", "unavailable_retry_seconds = 120.0")  # no retry mid-test
+        "unavailable_retry_seconds = 2.0", "unavailable_retry_seconds = 120.0"
+    )  # no retry mid-test
     loaded = config_for(tmp_path, mnist_root, classifier_file, extra)
-    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
-                                           "DISPLAY": ""})
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
     try:
         daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
         daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
@@ -176,9 +189,14 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
 def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path, mnist_root, classifier_file):
     # Day-long slots: the restart cannot fall across a slot boundary (except at midnight). Ten steps
     # in a slot of hours: the trainer waits minutes between steps, and must still go at once.
-    loaded = config_for(tmp_path, mnist_root, classifier_file,
-                        SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0")
-                        .replace("steps = 3000", "steps = 10"))
+    loaded = config_for(
+        tmp_path,
+        mnist_root,
+        classifier_file,
+        SHORT_CYCLE.replace("duration_seconds = 300.0", "duration_seconds = 86400.0").replace(
+            "steps = 3000", "steps = 10"
+        ),
+    )
     env = {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
     first = RunningDaemon(loaded.source, env)
     try:
@@ -202,8 +220,11 @@ def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path,
         assert second.stop() == 0
     import sqlite3
 
-    rows = sqlite3.connect(loaded.history_path).execute(
-        "SELECT preset, status, steps_done FROM runs ORDER BY started_unix_seconds").fetchall()
+    rows = (
+        sqlite3.connect(loaded.history_path)
+        .execute("SELECT preset, status, steps_done FROM runs ORDER BY started_unix_seconds")
+        .fetchall()
+    )
     assert len(rows) == 2, rows
     (preset, status, steps), (second_preset, second_status, _) = rows
     assert status in ("stopped", "interrupted") and steps > 0 and second_status == "stopped", rows
@@ -230,10 +251,12 @@ def test_override_skip_pause_and_garbage_on_the_control_socket(tmp_path, mnist_r
     from tests.conftest import run_cli
 
     socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"  # Unix socket paths are short
-    loaded = config_for(tmp_path, mnist_root, classifier_file,
-                        SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
-    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
-                                    "DISPLAY": ""})
+    loaded = config_for(
+        tmp_path, mnist_root, classifier_file, SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n'
+    )
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
     try:
         first = daemon.wait_for(lambda e: e["event"] == "programme_playing", 120, "the schedule's run")
         daemon.wait_for(lambda e: e["event"] == "run_started", 60, "a run")
@@ -285,8 +308,9 @@ def test_jack_and_x_servers_dying_and_coming_back(tmp_path, mnist_root, classifi
 
         count = len(daemon.events)
         x.close()  # the X server goes (SIGTERM, as when a session ends)
-        died = daemon.wait_for(lambda e: e["event"] == "child_died" and daemon.events.index(e) >= count, 20,
-                               "the image child dying with X")
+        died = daemon.wait_for(
+            lambda e: e["event"] == "child_died" and daemon.events.index(e) >= count, 20, "the image child dying with X"
+        )
         assert died["role"] == "image", died
         x.enter_context(xvfb_server(320, 180, display=x_env["DISPLAY"]))
         daemon.wait_for(lambda e: e["event"] == "image_ready" and daemon.events.index(e) >= count, 30, "image back")
@@ -294,14 +318,18 @@ def test_jack_and_x_servers_dying_and_coming_back(tmp_path, mnist_root, classifi
 
         count = len(daemon.events)
         jack.close()  # the JACK server goes
-        lost = daemon.wait_for(lambda e: e["event"] in ("child_died", "child_hung") and
-                               daemon.events.index(e) >= count, 20, "the sound child going with JACK")
+        lost = daemon.wait_for(
+            lambda e: e["event"] in ("child_died", "child_hung") and daemon.events.index(e) >= count,
+            20,
+            "the sound child going with JACK",
+        )
         assert lost["role"] == "sound", lost
         jack.enter_context(jack_dummy_server(CHANNELS, name=jack_env["JACK_DEFAULT_SERVER"]))
         daemon.wait_for(lambda e: e["event"] == "sound_ready" and daemon.events.index(e) >= count, 30, "sound back")
         assert daemon.pid("trainer") == pids["trainer"]
-        assert not [e for e in daemon.events[count:] if e["event"] in ("child_died", "child_hung")
-                    and e["role"] != "sound"]
+        assert not [
+            e for e in daemon.events[count:] if e["event"] in ("child_died", "child_hung") and e["role"] != "sound"
+        ]
     finally:
         assert daemon.stop() == 0
         x.close()
@@ -315,17 +343,21 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
     from tests.conftest import run_cli
 
     socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"
-    loaded = config_for(tmp_path, mnist_root, classifier_file,
-                        SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n')
+    loaded = config_for(
+        tmp_path, mnist_root, classifier_file, SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n'
+    )
     config = Path(loaded.source)
-    daemon = RunningDaemon(loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1",
-                                    "DISPLAY": ""})
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
     try:
         daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
         trainer = daemon.pid("trainer")
         original = config.read_text()
-        config.write_text(original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5")
-                          + "[audio]\nchanels = 4\n")
+        config.write_text(
+            original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5")
+            + "[audio]\nchanels = 4\n"
+        )
         refused = run_cli("reload", "--config", loaded.source)  # the CLI reads the file first: every error, exit 2
         assert refused.returncode == 2 and "audio.chanels: unknown key. Did you mean 'channels'?" in refused.stderr
         rejected = ask(socket_path, {"command": "reload"})  # and the daemon refuses it the same way

@@ -14,16 +14,22 @@ from structlog.testing import capture_logs
 from daemon.config.loader import SHIPPED_SHADERS
 from daemon.config.schema import Video
 from daemon.recording.reader import Recording
-from daemon.testing import feed
 from daemon.targets import VISUAL_PARAMETERS
+from daemon.testing import feed
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
 from daemon.visuals.shaders import ShaderLibrary
 
 WIDTH, HEIGHT = 320, 180
 SCENES = ["samples", "data", "inside", "passthrough", "test_pattern"]
-CALM = {"visual.samples.tear": 0.0, "visual.samples.rgb_split": 0.0, "visual.samples.scanlines": 0.0,
-        "visual.samples.smear": 0.0, "visual.samples.feedback": 0.0, "visual.samples.noise": 0.0}
+CALM = {
+    "visual.samples.tear": 0.0,
+    "visual.samples.rgb_split": 0.0,
+    "visual.samples.scanlines": 0.0,
+    "visual.samples.smear": 0.0,
+    "visual.samples.feedback": 0.0,
+    "visual.samples.noise": 0.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,7 @@ def test_the_sample_grid_visibly_appears(canvas, short_runs):
     image = canvas.draw("samples", director_with(frames, **CALM)).mean(axis=2)
     # The grid is a square as tall as the screen, centred: compare it with the source, resized.
     left = (WIDTH - HEIGHT) // 2
-    shown = image[:, left:left + HEIGHT]
+    shown = image[:, left : left + HEIGHT]
     source = np.asarray(Image.fromarray(grid).resize((HEIGHT, HEIGHT), Image.BILINEAR), float)
     correlation = np.corrcoef(shown.ravel(), source.ravel())[0, 1]
     assert correlation > 0.9, correlation
@@ -77,13 +83,14 @@ def test_the_sample_grid_visibly_appears(canvas, short_runs):
 def test_tear_and_noise_raise_the_image_entropy(canvas, short_runs):
     frames = recorded(short_runs, "healthy")
     calm = canvas.draw("samples", director_with(frames, **CALM))
-    torn = canvas.draw("samples", director_with(frames, **{**CALM, "visual.samples.tear": 1.0,
-                                                           "visual.samples.noise": 1.0}))
+    torn = canvas.draw(
+        "samples", director_with(frames, **{**CALM, "visual.samples.tear": 1.0, "visual.samples.noise": 1.0})
+    )
     assert entropy_bits(torn) > entropy_bits(calm) + 1.0, (entropy_bits(torn), entropy_bits(calm))
 
 
 def test_feature_maps_drive_the_inside_scene(canvas, short_runs):
-    early = [f for f in recorded(short_runs, "healthy") if f.insides is not None][0]
+    early = next(f for f in recorded(short_runs, "healthy") if f.insides is not None)
     late = [f for f in recorded(short_runs, "healthy") if f.insides is not None][-1]
     first = canvas.draw("inside", director_with([early])).astype(float)
     second = canvas.draw("inside", director_with([late])).astype(float)
@@ -100,7 +107,7 @@ def test_the_data_lanes_follow_the_streams(canvas, short_runs):
     assert np.abs(before[:, numerals] - after[:, numerals]).mean() > 1  # the values changed
     lanes = director.inputs.lanes
     assert lanes.shape == (len(director.inputs.names), Video().history_steps + 1)
-    assert 0 <= lanes[:, :-1].min() and lanes[:, :-1].max() <= 1
+    assert lanes[:, :-1].min() >= 0 and lanes[:, :-1].max() <= 1
 
 
 def test_blackout_is_black_and_fades_are_gradual(canvas, short_runs):

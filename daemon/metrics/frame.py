@@ -9,7 +9,7 @@ import numpy as np
 
 from daemon.messages import PictureFrame, StreamFrame
 
-__all__ = ["MetricFrame", "SAMPLE_STREAMS", "TRAINING_STREAMS", "stream_names"]
+__all__ = ["SAMPLE_STREAMS", "TRAINING_STREAMS", "MetricFrame", "stream_names"]
 
 # Per-step training measures carried as fields (name → unit, meaning); sample measures travel in `samples`.
 TRAINING_STREAMS: dict[str, tuple[str, str]] = {
@@ -27,8 +27,15 @@ TRAINING_STREAMS: dict[str, tuple[str, str]] = {
 # The sample measures' names, in their order of registration in daemon.metrics.samples (which
 # holds each one's unit, meaning and torch code): declared here so that processes without torch
 # (supervisor, sound, image) and the config check know every stream. A test keeps the two equal.
-SAMPLE_STREAMS: tuple[str, ...] = ("pixel_entropy", "similarity", "rms", "edge_intensity", "sharpness",
-                                   "classifier_confidence", "class_perplexity")
+SAMPLE_STREAMS: tuple[str, ...] = (
+    "pixel_entropy",
+    "similarity",
+    "rms",
+    "edge_intensity",
+    "sharpness",
+    "classifier_confidence",
+    "class_perplexity",
+)
 
 
 def stream_names() -> list[str]:
@@ -96,8 +103,16 @@ class MetricFrame:
 
     def split(self) -> tuple[StreamFrame, PictureFrame | None]:
         """The frame as it travels: its streams for every sense, its pictures (when it has any) for the image."""
-        streams = StreamFrame(self.run_id, self.preset, self.step, self.steps_total, self.time_unix_seconds,
-                              self.elapsed_seconds, self.streams(), self.class_histogram)
+        streams = StreamFrame(
+            self.run_id,
+            self.preset,
+            self.step,
+            self.steps_total,
+            self.time_unix_seconds,
+            self.elapsed_seconds,
+            self.streams(),
+            self.class_histogram,
+        )
         if self.grid is None and self.insides is None:
             return streams, None
         return streams, PictureFrame(self.run_id, self.step, self.grid, self.insides)
@@ -109,8 +124,9 @@ class MetricFrame:
         return record
 
     @classmethod
-    def from_record(cls, record: dict, grid: np.ndarray | None = None,
-                    insides: np.ndarray | None = None) -> "MetricFrame":
+    def from_record(
+        cls, record: dict, grid: np.ndarray | None = None, insides: np.ndarray | None = None
+    ) -> MetricFrame:
         known = {f.name for f in fields(cls)} - PICTURES
         values = {k: v for k, v in record.items() if k in known}
         values["class_histogram"] = tuple(values.get("class_histogram", ()))

@@ -46,9 +46,15 @@ class Programme:
     overrides honoured.
     """
 
-    def __init__(self, loaded: LoadedConfig, send_trainer: Callable[[Message], None],
-                 send_senses: Callable[[Fade | Crossfade], None], state_path: Path, runs: int | None = None,
-                 ignore_hours: bool = False):
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        send_trainer: Callable[[Message], None],
+        send_senses: Callable[[Fade | Crossfade], None],
+        state_path: Path,
+        runs: int | None = None,
+        ignore_hours: bool = False,
+    ):
         config = loaded.config
         self.plan = Plan(config.cycle, config.hours, config.runs)
         self.config, self.send_trainer, self.send_senses = config, send_trainer, send_senses
@@ -85,8 +91,13 @@ class Programme:
         if self.override is not None:
             until = datetime.fromisoformat(self.override["until"])
             if now < until:
-                return Want(f"override {self.override['since']}", self.override["preset"], until,
-                            SHORT_FADE_SECONDS * 2, audio.run_fade_out_seconds)
+                return Want(
+                    f"override {self.override['since']}",
+                    self.override["preset"],
+                    until,
+                    SHORT_FADE_SECONDS * 2,
+                    audio.run_fade_out_seconds,
+                )
             self.log.info("override_ended", preset=self.override["preset"], resuming="the schedule")
             self.override = None
             self._save_state()
@@ -96,9 +107,13 @@ class Programme:
         slot = self.plan.at(now)
         if slot is None:
             return None
-        return Want(f"slot {slot.start.isoformat()}", slot.preset, slot.end,
-                    hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
-                    hours.fade_out_seconds if slot.last else self._run_fade_out())
+        return Want(
+            f"slot {slot.start.isoformat()}",
+            slot.preset,
+            slot.end,
+            hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
+            hours.fade_out_seconds if slot.last else self._run_fade_out(),
+        )
 
     def _back_to_back(self, now: datetime) -> Want:
         """The cycle's next preset for its whole duration, whatever the hours say."""
@@ -106,8 +121,13 @@ class Programme:
         preset = presets[self.runs_started % len(presets)]
         end = now + timedelta(seconds=self.config.runs[preset].duration_seconds)
         last = self.runs_left is not None and self.runs_started + 1 >= self.runs_left
-        return Want(f"run {self.runs_started}", preset, end, audio.run_fade_in_seconds,
-                    audio.run_fade_out_seconds if last else self._run_fade_out())
+        return Want(
+            f"run {self.runs_started}",
+            preset,
+            end,
+            audio.run_fade_in_seconds,
+            audio.run_fade_out_seconds if last else self._run_fade_out(),
+        )
 
     @property
     def crossfading(self) -> bool:
@@ -135,13 +155,22 @@ class Programme:
                 self._end_run(playing.fade_out)
             else:  # the next run now (a slot's end, an override, a skip): glide into it, or a quick fade
                 self._end_run(None if self.crossfading else SHORT_FADE_SECONDS)
-        elif playing is not None and not self.fading_out and playing.fade_out > 0 and \
-                now >= playing.end - timedelta(seconds=playing.fade_out):
+        elif (
+            playing is not None
+            and not self.fading_out
+            and playing.fade_out > 0
+            and now >= playing.end - timedelta(seconds=playing.fade_out)
+        ):
             self._fade(0.0, playing.fade_out)  # the run's own fade-out, before its slot ends
             self.fading_out = True
         left = (want.end - now).total_seconds() if want is not None else 0.0
-        if self.playing is None and want is not None and self.trainer_idle and now >= self.retry_at and \
-                left >= LEAST_RUN_SECONDS:
+        if (
+            self.playing is None
+            and want is not None
+            and self.trainer_idle
+            and now >= self.retry_at
+            and left >= LEAST_RUN_SECONDS
+        ):
             seconds = left
             self.send_trainer(Play(want.preset, seconds))
             if self.crossfading and self.lit:
@@ -150,8 +179,12 @@ class Programme:
                 self._fade(1.0, want.fade_in)
             self.playing, self.trainer_idle, self.fading_out, self.dark = want, False, False, False
             self.runs_started += 1
-            self.log.info("programme_playing", preset=want.preset, until=want.end.isoformat(timespec="seconds"),
-                          why=want.key.split(" ")[0])
+            self.log.info(
+                "programme_playing",
+                preset=want.preset,
+                until=want.end.isoformat(timespec="seconds"),
+                why=want.key.split(" ")[0],
+            )
         if want is None and self.playing is None and not self.dark:
             self._fade(0.0, self.config.hours.fade_out_seconds)
             self.dark = True
@@ -192,8 +225,9 @@ class Programme:
         self.override = {"preset": preset, "until": until.isoformat(), "since": now.isoformat(), "by": who}
         self.paused = False
         self._save_state()
-        self.log.info("override_started", preset=preset, minutes=minutes, until=until.isoformat(timespec="seconds"),
-                      by=who)
+        self.log.info(
+            "override_started", preset=preset, minutes=minutes, until=until.isoformat(timespec="seconds"), by=who
+        )
         return {"preset": preset, "until": until.isoformat(timespec="seconds")}
 
     def skip(self, who: str, now: datetime) -> dict:
@@ -202,8 +236,9 @@ class Programme:
         if current is None:
             return {"skipped": None}
         presets = self.config.cycle.presets
-        following = presets[(presets.index(current.preset) + 1) % len(presets)] if current.preset in presets \
-            else presets[0]
+        following = (
+            presets[(presets.index(current.preset) + 1) % len(presets)] if current.preset in presets else presets[0]
+        )
         minutes = max(1.0, (current.end - now).total_seconds() / 60)
         self.override_with(following, minutes, who, now)
         self.log.info("run_skipped", preset=current.preset, by=who)

@@ -14,8 +14,9 @@ __all__ = ["INTERRUPTED_FADE_SECONDS", "follow", "replay_messages"]
 INTERRUPTED_FADE_SECONDS = 1.0
 
 
-def replay_messages(recording: Recording, speed: float, fade_in_seconds: float,
-                    fade_out_seconds: float) -> Iterator[Message]:
+def replay_messages(
+    recording: Recording, speed: float, fade_in_seconds: float, fade_out_seconds: float
+) -> Iterator[Message]:
     """Fade in, every frame at its recorded pace (× `speed`), then Stop with the fade-out."""
     yield Fade(1.0, fade_in_seconds)
     for frame in Replay(recording, speed=speed):

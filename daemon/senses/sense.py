@@ -21,8 +21,9 @@ class Sense(ABC):
     about `idle_drift_seconds`: the sense never stops when the trainer does.
     """
 
-    def __init__(self, mapping: list[MappingEntry], idle: Mapping[str, float], hold_seconds: float,
-                 idle_drift_seconds: float):
+    def __init__(
+        self, mapping: list[MappingEntry], idle: Mapping[str, float], hold_seconds: float, idle_drift_seconds: float
+    ):
         self.idle_values = dict(idle)
         self.mapper = Mapper(mapping, idle)
         self.hold_seconds, self.idle_drift_seconds = hold_seconds, idle_drift_seconds

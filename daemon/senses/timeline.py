@@ -20,8 +20,9 @@ class Timeline:
     the run, its fade-out and TAIL_SECONDS.
     """
 
-    def __init__(self, frames: list[MetricFrame], fade_in_seconds: float, fade_out_seconds: float,
-                 seconds: float | None = None):
+    def __init__(
+        self, frames: list[MetricFrame], fade_in_seconds: float, fade_out_seconds: float, seconds: float | None = None
+    ):
         if not frames:
             raise ValueError("no frames to render")
         self.frames, self.fade_in_seconds, self.fade_out_seconds = frames, fade_in_seconds, fade_out_seconds

@@ -30,17 +30,23 @@ class LiveSound:
         self.channels = channels or audio.channels
         self.log = get_logger("sound")
         self.output = open_output(audio, self.channels, preview)
-        self.engine = SoundEngine(audio, loaded.config.space, self.channels, self.output.sample_rate_hz,
-                                  loaded.base_dir)
+        self.engine = SoundEngine(
+            audio, loaded.config.space, self.channels, self.output.sample_rate_hz, loaded.base_dir
+        )
         self.conductor = Conductor(self.engine, loaded.config.mapping, audio)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.control = threading.Thread(target=self._control_loop, name="sound-control", daemon=True)
         self.output.start()
         self.control.start()
-        self.log.info("sound_started", route="preview (stereo downmix)" if preview else audio.route,
-                      device=self.output.device, channels=self.channels,
-                      sample_rate_hz=self.output.sample_rate_hz, block_frames=audio.block_frames)
+        self.log.info(
+            "sound_started",
+            route="preview (stereo downmix)" if preview else audio.route,
+            device=self.output.device,
+            channels=self.channels,
+            sample_rate_hz=self.output.sample_rate_hz,
+            block_frames=audio.block_frames,
+        )
 
     @property
     def underflows(self) -> int:

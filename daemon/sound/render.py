@@ -19,8 +19,9 @@ from daemon.sound.server import ManualServer
 __all__ = ["render_blocks", "render_recording"]
 
 
-def render_blocks(recording: Recording, loaded: LoadedConfig, channels: int, block_frames: int = 1024,
-                  seconds: float | None = None):
+def render_blocks(
+    recording: Recording, loaded: LoadedConfig, channels: int, block_frames: int = 1024, seconds: float | None = None
+):
     """Yield (blocks done, blocks in all, samples (frames, channels)) for the whole recorded run.
 
     The run's timeline (frames at their recorded times, a fade in at its start and out at its
@@ -45,8 +46,14 @@ def render_blocks(recording: Recording, loaded: LoadedConfig, channels: int, blo
         server.close()
 
 
-def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, channels: int,
-                     progress: Callable[[int, int], None] | None = None, downmix: Path | None = None) -> Path:
+def render_recording(
+    recording: Recording,
+    loaded: LoadedConfig,
+    out: Path,
+    channels: int,
+    progress: Callable[[int, int], None] | None = None,
+    downmix: Path | None = None,
+) -> Path:
     """Write the render as 24-bit WAV (to a temporary name, then renamed).
 
     24-bit PCM rather than float: libsndfile stamps float WAVs with the time of writing (PEAK
@@ -55,8 +62,10 @@ def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, chan
     rate = loaded.config.audio.sample_rate_hz
     targets = [(out, channels)] + ([(downmix, 2)] if downmix else [])
     partials = [path.with_name(path.name + ".partial") for path, _ in targets]
-    files = [soundfile.SoundFile(p, "w", rate, n, subtype="PCM_24", format="WAV")
-             for p, (_, n) in zip(partials, targets)]
+    files = [
+        soundfile.SoundFile(p, "w", rate, n, subtype="PCM_24", format="WAV")
+        for p, (_, n) in zip(partials, targets, strict=False)
+    ]
     matrix = downmix_matrix(channels)
     try:
         for done, total, samples in render_blocks(recording, loaded, channels):
@@ -68,6 +77,6 @@ def render_recording(recording: Recording, loaded: LoadedConfig, out: Path, chan
     finally:
         for file in files:
             file.close()
-    for partial, (path, _) in zip(partials, targets):
+    for partial, (path, _) in zip(partials, targets, strict=False):
         partial.replace(path)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import queue
 import signal
@@ -68,12 +69,21 @@ class Child:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The running process's id; None when there is none."""
+        return self.process.pid if self.process is not None and self.alive else None
+
     def start(self, now: float) -> None:
         link, child_fd = link_pair()
         # Only the supervisor talks to systemd.
         env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
-        self.process = subprocess.Popen([*self.command, "--fd", str(child_fd)], pass_fds=(child_fd,), env=env,
-                                        preexec_fn=end_with_parent(signal.SIGTERM))
+        self.process = subprocess.Popen(
+            [*self.command, "--fd", str(child_fd)],
+            pass_fds=(child_fd,),
+            env=env,
+            preexec_fn=end_with_parent(signal.SIGTERM),
+        )
         os.close(child_fd)
         self.link, self.state, self.started_at, self.last_heartbeat = link, ChildState.STARTING, now, now
         self.outbox = queue.Queue(OUTBOX_FRAMES)
@@ -93,8 +103,12 @@ class Child:
         except queue.Full:
             self.dropped += 1
             if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
-                self.log.warning("frames_dropped", role=self.role, dropped=self.dropped,
-                                 why="the child is not reading (busy or hung)")
+                self.log.warning(
+                    "frames_dropped",
+                    role=self.role,
+                    dropped=self.dropped,
+                    why="the child is not reading (busy or hung)",
+                )
 
     @staticmethod
     def _send_loop(link: Link, outbox: queue.Queue[bytes | None]) -> None:
@@ -105,33 +119,43 @@ class Child:
 
     def check(self, now: float) -> None:
         """Notice a death or a missed heartbeat; restart when the backoff is over."""
-        if self.state in (ChildState.STARTING, ChildState.PLAYING):
-            code = self.process.poll()
+        process = self.process
+        if process is not None and self.state in (ChildState.STARTING, ChildState.PLAYING):
+            code = process.poll()
+            timeout = (
+                self.policy.startup_timeout_seconds
+                if self.state == ChildState.STARTING
+                else self.policy.heartbeat_timeout_seconds
+            )
             if code is not None:
-                self._died(now, code)
-            elif now - self.last_heartbeat > (self.policy.startup_timeout_seconds if self.state == ChildState.STARTING
-                                              else self.policy.heartbeat_timeout_seconds):
-                self.log.error("child_hung", role=self.role, pid=self.process.pid,
-                               silent_seconds=round(now - self.last_heartbeat, 1), action="killing it")
-                self.process.kill()
-                self._died(now, self.process.wait(), hung=True)
+                self._died(now, process.pid, code)
+            elif now - self.last_heartbeat > timeout:
+                self.log.error(
+                    "child_hung",
+                    role=self.role,
+                    pid=process.pid,
+                    silent_seconds=round(now - self.last_heartbeat, 1),
+                    action="killing it",
+                )
+                process.kill()
+                self._died(now, process.pid, process.wait(), hung=True)
         if self.state in (ChildState.BACKOFF, ChildState.UNAVAILABLE) and now >= self.next_start:
             self.restarts += 1
             self.start(now)
 
-    def _died(self, now: float, code: int, hung: bool = False) -> None:
+    def _died(self, now: float, pid: int, code: int, hung: bool = False) -> None:
         self._drop_link()
         if self.on_death is not None:
             self.on_death()
-        pid = self.process.pid
         if code == 0 and not hung:
             self.state = ChildState.FINISHED
             self.log.info("child_finished", role=self.role, pid=pid)
             return
         if code == EXIT_UNAVAILABLE:
             self.state, self.next_start = ChildState.UNAVAILABLE, now + self.policy.unavailable_retry_seconds
-            self.log.info("child_waiting_for_device", role=self.role,
-                          retry_in_seconds=self.policy.unavailable_retry_seconds)
+            self.log.info(
+                "child_waiting_for_device", role=self.role, retry_in_seconds=self.policy.unavailable_retry_seconds
+            )
             return
         cause = "hung" if hung else (f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}")
         self.deaths.append(now)
@@ -140,8 +164,14 @@ class Child:
         if len(self.deaths) >= self.policy.crash_loop_deaths:
             window = self.policy.crash_loop_window_seconds
             self.state, self.reason = ChildState.FAILED, f"died {len(self.deaths)} times in {window:g} s"
-            self.log.error("child_given_up", role=self.role, pid=pid, cause=cause, reason=self.reason,
-                           fix="see the errors above; `twos-and-sevens reload` or a restart tries again")
+            self.log.error(
+                "child_given_up",
+                role=self.role,
+                pid=pid,
+                cause=cause,
+                reason=self.reason,
+                fix="see the errors above; `twos-and-sevens reload` or a restart tries again",
+            )
             return
         wait = min(self.policy.restart_backoff_max_seconds, FIRST_BACKOFF_SECONDS * 2 ** (len(self.deaths) - 1))
         self.state, self.next_start, self.reason = ChildState.BACKOFF, now + wait, cause
@@ -149,10 +179,8 @@ class Child:
 
     def _drop_link(self) -> None:
         if self.outbox is not None:
-            try:
+            with contextlib.suppress(queue.Full):
                 self.outbox.put_nowait(None)
-            except queue.Full:
-                pass
         if self.link is not None:
             self.link.close()
         self.link = self.outbox = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from daemon.logs import get_logger
 from daemon.messages import ControlReply, ControlRequest, parse_request
 
-__all__ = ["ControlServer", "MAX_REQUEST_BYTES", "ask"]
+__all__ = ["MAX_REQUEST_BYTES", "ControlServer", "ask"]
 
 MAX_REQUEST_BYTES = 4096
 ANSWER_TIMEOUT_SECONDS = 5.0

@@ -47,8 +47,10 @@ class RunHistory:
 
     def started(self, run_id: str, preset: str) -> None:
         with self.lock:
-            self.db.execute("INSERT OR IGNORE INTO runs (run_id, preset, started_unix_seconds, status) "
-                            "VALUES (?, ?, ?, 'running')", (run_id, preset, time.time()))
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs (run_id, preset, started_unix_seconds, status) VALUES (?, ?, ?, 'running')",
+                (run_id, preset, time.time()),
+            )
 
     def ended(self, run_id: str) -> None:
         """Copy the run's end from its recording's summary (completed, stopped, failed, interrupted)."""
@@ -59,15 +61,22 @@ class RunHistory:
             self.db.execute(
                 "UPDATE runs SET ended_unix_seconds = ?, status = ?, steps_done = ?, steps_total = ?, "
                 "final_streams = ? WHERE run_id = ?",
-                (summary.get("ended_unix_seconds") or time.time(), status, summary.get("steps_done", 0),
-                 summary.get("steps_total", 0), json.dumps(summary.get("last_streams", {})), run_id))
+                (
+                    summary.get("ended_unix_seconds") or time.time(),
+                    status,
+                    summary.get("steps_done", 0),
+                    summary.get("steps_total", 0),
+                    json.dumps(summary.get("last_streams", {})),
+                    run_id,
+                ),
+            )
 
     def runs(self, limit: int = 100) -> list[dict]:
         """The latest runs, newest first."""
         with self.lock:
             cursor = self.db.execute("SELECT * FROM runs ORDER BY started_unix_seconds DESC LIMIT ?", (limit,))
             names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
     def close(self) -> None:
         self.db.close()

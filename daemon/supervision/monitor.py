@@ -33,18 +33,20 @@ class _StatusCollector:
             restarts.add_metric([role], child["restarts"])
         yield up
         yield restarts
-        delay = GaugeMetricFamily("twos_and_sevens_frame_delay_seconds",
-                                  "Worst delay from a training step's end to its frame reaching the child, last second",
-                                  labels=["role"])
+        delay = GaugeMetricFamily(
+            "twos_and_sevens_frame_delay_seconds",
+            "Worst delay from a training step's end to its frame reaching the child, last second",
+            labels=["role"],
+        )
         for role, child in status["children"].items():
             if "frame_delay_ms" in child["heartbeat"]:
                 delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
         yield delay
         yield CounterMetricFamily("twos_and_sevens_frames", "Frames carried from the trainer", value=status["frames"])
-        yield GaugeMetricFamily("twos_and_sevens_uptime_seconds", "Seconds since the supervisor started",
-                                value=status["uptime_seconds"])
-        streams = GaugeMetricFamily("twos_and_sevens_stream", "The latest value of each data stream",
-                                    labels=["stream"])
+        yield GaugeMetricFamily(
+            "twos_and_sevens_uptime_seconds", "Seconds since the supervisor started", value=status["uptime_seconds"]
+        )
+        streams = GaugeMetricFamily("twos_and_sevens_stream", "The latest value of each data stream", labels=["stream"])
         for name, value in status["streams"].items():
             if value == value:  # NaN: not measured yet
                 streams.add_metric([name], value)
@@ -61,7 +63,7 @@ class Monitor:
         monitor = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            def do_GET(self) -> None:
                 monitor._answer(self, registry)
 
             def log_message(self, *args) -> None:  # requests are not worth a log line each
@@ -71,8 +73,12 @@ class Monitor:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self.thread.start()
-        get_logger("supervisor").info("http_listening", address=settings.address, port=self.server.server_port,
-                                      token_required=bool(settings.token))
+        get_logger("supervisor").info(
+            "http_listening",
+            address=settings.address,
+            port=self.server.server_port,
+            token_required=bool(settings.token),
+        )
 
     @property
     def port(self) -> int:

@@ -18,8 +18,26 @@ from typing import TYPE_CHECKING
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger
 from daemon.messages import (
-    BadMessage, Crossfade, Fade, Heartbeat, Idle, Message, Pause, PictureFrame, Play, Quit, Ready, Rejoin, Resume,
-    RunEnded, RunStarted, RunStatus, Stop, StopRun, StreamFrame, Unavailable,
+    BadMessage,
+    Crossfade,
+    Fade,
+    Heartbeat,
+    Idle,
+    Message,
+    Pause,
+    PictureFrame,
+    Play,
+    Quit,
+    Ready,
+    Rejoin,
+    Resume,
+    RunEnded,
+    RunStarted,
+    RunStatus,
+    Stop,
+    StopRun,
+    StreamFrame,
+    Unavailable,
 )
 from daemon.supervision.link import Link
 
@@ -71,8 +89,13 @@ class FrameDelay:
         with self.lock:
             if not self.count:
                 return {}
-            report = {"frame_delay_ms": {"mean": round(1000 * self.total / self.count, 2),
-                                         "max": round(1000 * self.worst, 2), "frames": self.count}}
+            report = {
+                "frame_delay_ms": {
+                    "mean": round(1000 * self.total / self.count, 2),
+                    "max": round(1000 * self.worst, 2),
+                    "frames": self.count,
+                }
+            }
             self.total = self.worst = 0.0
             self.count = 0
         return report
@@ -138,8 +161,15 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
     return 0
 
 
-def _play_run(instrument: Instrument, link: Link, commands: queue.Queue[Message], stop: threading.Event, play: Play,
-              flat_out: bool, wait: Callable[[float], None]) -> None:
+def _play_run(
+    instrument: Instrument,
+    link: Link,
+    commands: queue.Queue[Message],
+    stop: threading.Event,
+    play: Play,
+    flat_out: bool,
+    wait: Callable[[float], None],
+) -> None:
     """One run, its frames to the supervisor (streams, and pictures when a step made them), until it ends."""
     run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait)
     frames = iter(run)
@@ -176,8 +206,7 @@ def _play_run(instrument: Instrument, link: Link, commands: queue.Queue[Message]
         link.send(RunEnded(run.spec.run_id, status))
 
 
-def _sense_messages(link: Link, stop: threading.Event, inbox: Callable[[Message], None],
-                    delay: FrameDelay) -> None:
+def _sense_messages(link: Link, stop: threading.Event, inbox: Callable[[Message], None], delay: FrameDelay) -> None:
     """A sense child's dispatcher: sense messages to `inbox`; Stop fades out, then ends the process."""
     log = get_logger("supervisor")
 
@@ -208,8 +237,9 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
         link.send(Unavailable(str(exc)))
         return EXIT_UNAVAILABLE
     delay = FrameDelay()
-    beat = HeartbeatSender(link, progress=sound.output.progress,
-                           status=lambda: {"underflows": sound.underflows, **delay.report()})
+    beat = HeartbeatSender(
+        link, progress=sound.output.progress, status=lambda: {"underflows": sound.underflows, **delay.report()}
+    )
     beat.start()
     _sense_messages(link, stop, sound.deliver, delay)
     link.send(Ready({"route": loaded.config.audio.route, "channels": sound.channels}))
@@ -235,8 +265,11 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     delay = FrameDelay()  # to the image child's door
 
     def presented() -> dict:
-        return {"projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
-                "brightness": round(director.brightness, 3), **delay.report()}
+        return {
+            "projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
+            "brightness": round(director.brightness, 3),
+            **delay.report(),
+        }
 
     beat = HeartbeatSender(link, progress=lambda: loops[0], status=presented)
     beat.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import datetime
@@ -11,9 +12,32 @@ from pathlib import Path
 from daemon.config import LoadedConfig
 from daemon.logs import get_logger, rotate_log_file_if_due
 from daemon.messages import (
-    BadMessage, ControlReply, ControlRequest, Crossfade, Fade, Heartbeat, Idle, Message, OverrideRequest,
-    PauseRequest, PictureFrame, Quit, Ready, Rejoin, ReloadRequest, ResumeRequest, RunEnded, RunStarted,
-    SkipRequest, StatusRequest, Stop, StreamFrame, Unavailable, decode, encode, kind_of,
+    BadMessage,
+    ControlReply,
+    ControlRequest,
+    Crossfade,
+    Fade,
+    Heartbeat,
+    Idle,
+    Message,
+    OverrideRequest,
+    PauseRequest,
+    PictureFrame,
+    Quit,
+    Ready,
+    Rejoin,
+    ReloadRequest,
+    ResumeRequest,
+    RunEnded,
+    RunStarted,
+    SkipRequest,
+    StatusRequest,
+    Stop,
+    StreamFrame,
+    Unavailable,
+    decode,
+    encode,
+    kind_of,
 )
 from daemon.schedule.programme import Programme
 from daemon.supervision.children import Child, ChildState, child_command
@@ -43,18 +67,34 @@ class Supervisor:
     STATUS= with the current run, STOPPING=1 on the way out.
     """
 
-    def __init__(self, loaded: LoadedConfig, roles=("trainer", "sound", "image"), runs: int | None = None,
-                 flat_out: bool = False, preview: bool = False):
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        roles=("trainer", "sound", "image"),
+        runs: int | None = None,
+        flat_out: bool = False,
+        preview: bool = False,
+    ):
         self.loaded = loaded
         self.policy = loaded.config.supervision
         self.log = get_logger("supervisor")
-        options = {"trainer": ["--flat-out"] if flat_out else [], "sound": ["--preview"] if preview else [],
-                   "image": ["--preview"] if preview else []}
-        self.children = {role: Child(role, child_command(role, loaded.source, options[role]), self.policy)
-                         for role in roles}
+        options = {
+            "trainer": ["--flat-out"] if flat_out else [],
+            "sound": ["--preview"] if preview else [],
+            "image": ["--preview"] if preview else [],
+        }
+        self.children = {
+            role: Child(role, child_command(role, loaded.source, options[role]), self.policy) for role in roles
+        }
         self.children["trainer"].on_death = self._trainer_lost
-        self.programme = Programme(loaded, self.children["trainer"].send, self._to_senses,
-                                   loaded.history_path.with_name("state.json"), runs, ignore_hours=preview)
+        self.programme = Programme(
+            loaded,
+            self.children["trainer"].send,
+            self._to_senses,
+            loaded.history_path.with_name("state.json"),
+            runs,
+            ignore_hours=preview,
+        )
         self.preview = preview
         self.osc = self._start_osc(loaded.config.osc)
         self.quit_asked = threading.Event()  # a preview window closed by hand
@@ -68,8 +108,9 @@ class Supervisor:
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
-        self.log.info("supervisor_started", children=list(self.children), config=self.loaded.source,
-                      preview=self.preview)
+        self.log.info(
+            "supervisor_started", children=list(self.children), config=self.loaded.source, preview=self.preview
+        )
         monitor = self._start_monitor()
         self.control = self._start_control()
         for child in self.children.values():
@@ -91,10 +132,8 @@ class Supervisor:
             self._serve_requests()
             if self.reload_asked.is_set():
                 self.reload_asked.clear()
-                try:
+                with contextlib.suppress(ValueError):  # refused and logged: the running config stays
                     self.reload("SIGHUP")
-                except ValueError:
-                    pass  # refused and logged (config_reload_rejected): the running config stays
             self.programme.tick(datetime.now())
             if self.programme.finished or self.quit_asked.is_set():
                 break
@@ -117,8 +156,12 @@ class Supervisor:
         try:
             return ControlServer(self.loaded.control_path, self.loaded.config.control.group)
         except (OSError, KeyError) as exc:  # a path too long or unwritable, an unknown group
-            self.log.error("control_unavailable", path=str(self.loaded.control_path), error=str(exc),
-                           fix="set [control] socket_path to a short writable path and group to an existing group")
+            self.log.error(
+                "control_unavailable",
+                path=str(self.loaded.control_path),
+                error=str(exc),
+                fix="set [control] socket_path to a short writable path and group to an existing group",
+            )
             return None
 
     def _serve_requests(self) -> None:
@@ -143,8 +186,9 @@ class Supervisor:
             case OverrideRequest(preset=preset, minutes=minutes):
                 if preset not in self.loaded.config.runs:
                     known = list(self.loaded.config.runs)
-                    raise ValueError(f"no preset named {preset!r}.{did_you_mean(preset, known)} "
-                                     f"Presets: {', '.join(known)}")
+                    raise ValueError(
+                        f"no preset named {preset!r}.{did_you_mean(preset, known)} Presets: {', '.join(known)}"
+                    )
                 return self.programme.override_with(preset, minutes, who, now)
             case SkipRequest():
                 return self.programme.skip(who, now)
@@ -165,16 +209,26 @@ class Supervisor:
         try:
             return Monitor(settings, self.status)
         except OSError as exc:  # the port is taken: the installation plays on without its endpoint
-            self.log.error("http_unavailable", address=settings.address, port=settings.port, error=str(exc),
-                           fix="choose a free [http] port, or stop whatever holds it")
+            self.log.error(
+                "http_unavailable",
+                address=settings.address,
+                port=settings.port,
+                error=str(exc),
+                fix="choose a free [http] port, or stop whatever holds it",
+            )
             return None
 
     def status(self) -> dict:
         """What /status shows (and /health, /metrics read): called from the HTTP thread."""
-        children = {role: {"state": c.state, "pid": c.process.pid if c.alive else None, "restarts": c.restarts,
-                           "reason": c.reason, "heartbeat": c.status} for role, c in self.children.items()}
-        problems = [f"{role}: {c['state']}" + (f" ({c['reason']})" if c["reason"] else "")
-                    for role, c in children.items() if c["state"] != ChildState.PLAYING]
+        children = {
+            role: {"state": c.state, "pid": c.pid, "restarts": c.restarts, "reason": c.reason, "heartbeat": c.status}
+            for role, c in self.children.items()
+        }
+        problems = [
+            f"{role}: {c['state']}" + (f" ({c['reason']})" if c["reason"] else "")
+            for role, c in children.items()
+            if c["state"] != ChildState.PLAYING
+        ]
         return {
             "installation": self.loaded.config.installation.name,
             "paused": self.programme.paused,
@@ -191,11 +245,13 @@ class Supervisor:
         }
 
     def _receive(self, timeout: float) -> None:
-        links = {child.link.connection: child for child in self.children.values() if child.link is not None}
-        for connection in wait(list(links), timeout):
-            child = links[connection]
+        links = {child.link.connection: (child, child.link) for child in self.children.values() if child.link}
+        ready = set(wait(list(links), timeout))
+        for connection, (child, link) in links.items():
+            if connection not in ready:
+                continue
             try:
-                raw = connection.recv_bytes()  # type: ignore[union-attr]  # wait() returns the Connections given
+                raw = link.recv_bytes()
             except (EOFError, OSError):
                 continue  # it died: check() sees the exit and restarts it
             try:
@@ -235,7 +291,7 @@ class Supervisor:
                 child.status = status
             case Ready(details=details):
                 child.state = ChildState.PLAYING
-                self.log.info(f"{child.role}_ready", pid=child.process.pid if child.process else None, **details)
+                self.log.info(f"{child.role}_ready", pid=child.pid, **details)
                 if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
                     child.send(Rejoin(1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS))
             case Quit(reason=reason):
@@ -243,9 +299,12 @@ class Supervisor:
                 self.quit_asked.set()
             case Unavailable(reason=reason):
                 child.reason = reason  # its exit code (EXIT_UNAVAILABLE) follows: check() schedules a retry
-                self.log.error(f"{child.role}_unavailable", error=reason,
-                               retry_in_seconds=self.policy.unavailable_retry_seconds,
-                               fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on")
+                self.log.error(
+                    f"{child.role}_unavailable",
+                    error=reason,
+                    retry_in_seconds=self.policy.unavailable_retry_seconds,
+                    fix="check the device (`twos-and-sevens devices`, `projector-test`); the rest plays on",
+                )
             case Idle() if child.role == "trainer":
                 self.programme.on_idle()
             case RunStarted(run_id=run_id, preset=preset, seconds=seconds) if child.role == "trainer":
@@ -260,8 +319,12 @@ class Supervisor:
                 self.current_run = {}
                 self.programme.on_run_ended(status, datetime.now())
             case _:
-                self.log.warning("message_ignored", role=child.role, message=type(message).__name__,
-                                 why="not a message this child sends")
+                self.log.warning(
+                    "message_ignored",
+                    role=child.role,
+                    message=type(message).__name__,
+                    why="not a message this child sends",
+                )
 
     def reload(self, who: str) -> dict:
         """Re-read the config file: apply a valid one (restarting only the children whose sections changed),
@@ -276,8 +339,9 @@ class Supervisor:
             raise ValueError("the file has errors; the running config stays: " + "; ".join(errors)) from None
         old, new = self.loaded.config, fresh.config
         changed = [name for name in type(new).model_fields if getattr(old, name) != getattr(new, name)]
-        restarted = [role for role, child in self.children.items()
-                     if child.alive and set(SECTIONS_OF[role]) & set(changed)]
+        restarted = [
+            role for role, child in self.children.items() if child.alive and set(SECTIONS_OF[role]) & set(changed)
+        ]
         self.loaded, self.policy = fresh, new.supervision
         if "osc" in changed:
             if self.osc is not None:
@@ -317,11 +381,14 @@ class Supervisor:
             return
         senses = [self.children[role] for role in SENSES if role in self.children]
         if all(c.state in (ChildState.PLAYING, ChildState.UNAVAILABLE, ChildState.FAILED) for c in senses):
-            notify("READY=1", "STATUS=" + ", ".join(f"{c.role} {'up' if c.state == 'playing' else 'missing'}"
-                                                   for c in senses))
+            notify(
+                "READY=1",
+                "STATUS=" + ", ".join(f"{c.role} {'up' if c.state == 'playing' else 'missing'}" for c in senses),
+            )
             self.announced_ready = True
-            self.log.info("installation_ready", **{c.role: c.state if c.state == ChildState.PLAYING else c.reason
-                                                   for c in senses})
+            self.log.info(
+                "installation_ready", **{c.role: c.state if c.state == ChildState.PLAYING else c.reason for c in senses}
+            )
 
     def _shut_down(self) -> None:
         self.stopping = True

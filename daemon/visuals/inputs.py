@@ -64,8 +64,7 @@ class PictureInputs:
         mix = min(1.0, self.blend_done / self.blend_seconds)
         for name in ("samples", "inside"):
             old, new = self.blend_from[name], self.latest[name]
-            shown = new if mix >= 1.0 or old.shape != new.shape else \
-                (old * (1.0 - mix) + new * mix).astype(np.uint8)
+            shown = new if mix >= 1.0 or old.shape != new.shape else (old * (1.0 - mix) + new * mix).astype(np.uint8)
             self._show(name, shown)
         if mix >= 1.0:
             self.blend_from = {}

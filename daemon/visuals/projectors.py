@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import glfw
 import moderngl
@@ -30,6 +31,14 @@ from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
 
+if TYPE_CHECKING:
+    import ctypes
+
+    from glfw import _GLFWmonitor
+    from glfw import _GLFWwindowPointerT as Window
+
+    Monitor = ctypes._Pointer[_GLFWmonitor]
+
 __all__ = ["ProjectorWall", "describe_monitors"]
 RELOAD_POLL_SECONDS = 0.5
 REPORT_EVERY_SECONDS = 10.0
@@ -42,48 +51,68 @@ def describe_monitors() -> list[str]:
     lines = []
     for index, monitor in enumerate(glfw.get_monitors() or []):
         mode, (x, y) = glfw.get_video_mode(monitor), glfw.get_monitor_pos(monitor)
-        name = glfw.get_monitor_name(monitor).decode(errors="replace")
+        name = _monitor_name(monitor)
         lines.append(f"[{index}] {name}  {mode.size.width}×{mode.size.height} at ({x}, {y}), {mode.refresh_rate} Hz")
     return lines
 
 
 @dataclass
+class _Drawing:
+    """An open projector window and what draws into it, in the window's own context."""
+
+    window: Window
+    ctx: moderngl.Context
+    library: ShaderLibrary
+    presenter: Presenter
+    renderer: SceneRenderer
+    own_textures: dict[str, moderngl.Texture] = field(default_factory=dict)
+
+
+@dataclass
 class _Output:
-    """One projector's window and what draws into it (all None while its monitor is missing)."""
+    """One projector: its window and what draws into it (`drawing`, None while its monitor is missing)."""
 
     index: int
     projector: Projector
-    window: object = None
+    drawing: _Drawing | None = None
     monitor_name: str = ""
     bound_name: str = ""  # an index resolves to a name once: when monitors come and go, indexes shift
-    ctx: moderngl.Context | None = None
-    library: ShaderLibrary | None = None
-    presenter: Presenter | None = None
-    renderer: SceneRenderer | None = None
-    own_textures: dict = field(default_factory=dict)
     next_due: float = 0.0
     presented: int = 0
     presented_at_report: int = 0
+
+    @property
+    def window(self) -> Window | None:
+        return self.drawing.window if self.drawing is not None else None
+
+
+def _monitor_name(monitor: Monitor) -> str:
+    name: str | bytes = glfw.get_monitor_name(monitor)  # bytes at run time, whatever glfw's stubs say
+    return name.decode(errors="replace") if isinstance(name, bytes) else name
 
 
 class ProjectorWall:
     """Opens the windows; `run()` plays frames from a queue until `stop` is set."""
 
-    def __init__(self, loaded: LoadedConfig, director: VisualDirector, test_pattern: bool = False,
-                 windowed: bool = False):
+    def __init__(
+        self, loaded: LoadedConfig, director: VisualDirector, test_pattern: bool = False, windowed: bool = False
+    ):
         self.loaded, self.director, self.test_pattern, self.windowed = loaded, director, test_pattern, windowed
         self.video = loaded.config.video
         self.log = get_logger("image")
         glfw.ERROR_REPORTING = "ignore"
         if not glfw.init():
-            raise NoDisplay("cannot open the X display (is DISPLAY set, and the X server running?). Fix: start "
-                            "the graphical session the projectors belong to, or render-video for footage.")
+            raise NoDisplay(
+                "cannot open the X display (is DISPLAY set, and the X server running?). Fix: start "
+                "the graphical session the projectors belong to, or render-video for footage."
+            )
         self._hints(visible=False)
         self.hub = glfw.create_window(16, 16, "twos-and-sevens hub", None, None)
         if not self.hub:
             glfw.terminate()
-            raise NoGraphics("no OpenGL 3.3 core context through GLX. Fix: install Mesa (libgl1-mesa-dri) or "
-                             "the GPU's driver.")
+            raise NoGraphics(
+                "no OpenGL 3.3 core context through GLX. Fix: install Mesa (libgl1-mesa-dri) or the GPU's driver."
+            )
         glfw.make_context_current(self.hub)
         self.hub_ctx = moderngl.create_context(require=330)
         self.textures = InputTextures(self.hub_ctx)
@@ -114,13 +143,13 @@ class ProjectorWall:
         self.monitors_changed = True
 
     def _find_monitor(self, spec: str, monitors: list):
-        names = [glfw.get_monitor_name(m).decode(errors="replace") for m in monitors]
+        names = [_monitor_name(m) for m in monitors]
         if spec in names:
             return monitors[names.index(spec)], spec
         if spec.strip().isdigit():
             index = int(spec)
             return (monitors[index], names[index]) if index < len(monitors) else (None, "")
-        for monitor, name in zip(monitors, names):
+        for monitor, name in zip(monitors, names, strict=False):
             if spec.lower() in name.lower():
                 return monitor, name
         return None, ""
@@ -129,20 +158,28 @@ class ProjectorWall:
         """Close windows whose monitor went away; open those whose monitor is here now."""
         self.monitors_changed = False
         monitors = list(glfw.get_monitors() or [])
-        present = [glfw.get_monitor_name(m).decode(errors="replace") for m in monitors]
+        present = [_monitor_name(m) for m in monitors]
         if not monitors:
             self.log.error("no_monitors", fix="connect and power the projectors; windows open when they appear")
         for output in self.outputs:
             monitor, name = self._find_monitor(output.bound_name or output.projector.monitor, monitors)
             if output.window is not None and (monitor is None or name != output.monitor_name):
-                self.log.error("monitor_lost", projector=output.index, monitor=output.monitor_name,
-                               fix="check the projector's cable and power; its window reopens when it is back")
+                self.log.error(
+                    "monitor_lost",
+                    projector=output.index,
+                    monitor=output.monitor_name,
+                    fix="check the projector's cable and power; its window reopens when it is back",
+                )
                 self._close(output)
             if output.window is None:
                 if monitor is None:
-                    self.log.error("monitor_missing", projector=output.index, monitor=output.projector.monitor,
-                                   monitors_here=present,
-                                   fix="connect it, or set [[video.projector]] monitor to one of monitors_here")
+                    self.log.error(
+                        "monitor_missing",
+                        projector=output.index,
+                        monitor=output.projector.monitor,
+                        monitors_here=present,
+                        fix="connect it, or set [[video.projector]] monitor to one of monitors_here",
+                    )
                 else:
                     self._open(output, monitor, name)
 
@@ -166,51 +203,73 @@ class ProjectorWall:
         else:
             glfw.set_input_mode(window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
         glfw.make_context_current(window)
-        output.window, output.monitor_name, output.bound_name = window, name, name
-        output.ctx = moderngl.create_context(require=330)
-        output.library = ShaderLibrary(output.ctx, self.loaded.shaders_path)
-        output.presenter = Presenter(ShaderLibrary(output.ctx, SHIPPED_SHADERS))
+        output.monitor_name = output.bound_name = name
+        ctx = moderngl.create_context(require=330)
+        library = ShaderLibrary(ctx, self.loaded.shaders_path)
         size = glfw.get_framebuffer_size(window)
         scene = "test_pattern" if self.test_pattern else output.projector.scene
-        output.renderer = SceneRenderer(output.ctx, output.library, scene, size)
+        drawing = _Drawing(
+            window,
+            ctx,
+            library,
+            Presenter(ShaderLibrary(ctx, SHIPPED_SHADERS)),
+            SceneRenderer(ctx, library, scene, size),
+        )
         if self.test_pattern:
-            lines = [f"projector {output.index}", f"monitor {name} [{self._monitor_index(name)}]",
-                     f"{size[0]} x {size[1]}", f"scene {output.projector.scene}"]
+            lines = [
+                f"projector {output.index}",
+                f"monitor {name} [{self._monitor_index(name)}]",
+                f"{size[0]} x {size[1]}",
+                f"scene {output.projector.scene}",
+            ]
             picture = label_picture(lines)
-            texture = output.ctx.texture((picture.shape[1], picture.shape[0]), 1, picture.tobytes(), alignment=1)
-            output.own_textures = {"label": texture}
+            texture = ctx.texture((picture.shape[1], picture.shape[0]), 1, picture.tobytes(), alignment=1)
+            drawing.own_textures = {"label": texture}
             print(f"projector {output.index}: monitor {name}, {size[0]}×{size[1]}: test pattern", flush=True)
+        output.drawing = drawing
         output.next_due = time.monotonic()
-        self.log.info("projector_opened", projector=output.index, monitor=name, width=size[0], height=size[1],
-                      scene=scene, fps=output.projector.fps, windowed=monitor is None)
+        self.log.info(
+            "projector_opened",
+            projector=output.index,
+            monitor=name,
+            width=size[0],
+            height=size[1],
+            scene=scene,
+            fps=output.projector.fps,
+            windowed=monitor is None,
+        )
 
     @staticmethod
     def _monitor_index(name: str) -> int:
-        names = [glfw.get_monitor_name(m).decode(errors="replace") for m in glfw.get_monitors() or []]
+        names = [_monitor_name(m) for m in glfw.get_monitors() or []]
         return names.index(name) if name in names else -1
 
     def _close(self, output: _Output) -> None:
-        glfw.make_context_current(output.window)
-        output.renderer.release()
-        output.library.release()
-        output.presenter.library.release()
-        for texture in output.own_textures.values():
+        drawing = output.drawing
+        if drawing is None:
+            return
+        glfw.make_context_current(drawing.window)
+        drawing.renderer.release()
+        drawing.library.release()
+        drawing.presenter.library.release()
+        for texture in drawing.own_textures.values():
             texture.release()
         glfw.make_context_current(self.hub)
-        glfw.destroy_window(output.window)
-        output.window = output.ctx = output.library = output.presenter = output.renderer = None
-        output.own_textures = {}
+        glfw.destroy_window(drawing.window)
+        output.drawing = None
 
-    def _draw(self, output: _Output) -> None:
-        glfw.make_context_current(output.window)
+    def _draw(self, output: _Output, drawing: _Drawing) -> None:
+        glfw.make_context_current(drawing.window)
         if self.windowed:  # the artist may resize a preview window: draw to all of it
-            output.ctx.screen.viewport = (0, 0, *glfw.get_framebuffer_size(output.window))
-        textures = {**self.textures.views(output.ctx), **output.own_textures}
-        scene = output.renderer.render(textures, self.director.uniforms(output.renderer.scene), self.director.time)
-        crop, rotation = output.projector.crop, output.projector.rotation_degrees
+            drawing.ctx.screen.viewport = (0, 0, *glfw.get_framebuffer_size(drawing.window))
+        textures = {**self.textures.views(drawing.ctx), **drawing.own_textures}
+        renderer = drawing.renderer
+        scene = renderer.render(textures, self.director.uniforms(renderer.scene), self.director.time)
+        left, top, right, bottom = output.projector.crop
+        crop, rotation = (left, top, right, bottom), output.projector.rotation_degrees
         brightness = 1.0 if self.test_pattern else self.director.brightness
-        output.presenter.present(scene, output.ctx.screen, crop, rotation, brightness)
-        glfw.swap_buffers(output.window)
+        drawing.presenter.present(scene, drawing.ctx.screen, crop, rotation, brightness)
+        glfw.swap_buffers(drawing.window)
         output.presented += 1
 
     def run(self, inbox: queue.Queue, stop: threading.Event, on_loop=None) -> None:
@@ -227,8 +286,9 @@ class ProjectorWall:
             self.director.tick(now - last)
             last = now
             glfw.poll_events()
-            if self.windowed and any(o.window is not None and glfw.window_should_close(o.window)
-                                     for o in self.outputs):
+            if self.windowed and any(
+                o.drawing is not None and glfw.window_should_close(o.drawing.window) for o in self.outputs
+            ):
                 self.closed_by_hand = True
                 self.log.info("preview_window_closed")
                 break
@@ -237,15 +297,15 @@ class ProjectorWall:
             if self.video.hot_reload and now - last_poll >= RELOAD_POLL_SECONDS:
                 last_poll = now
                 for output in self.outputs:
-                    if output.window is not None:
-                        glfw.make_context_current(output.window)
-                        output.library.reload_changed()
+                    if output.drawing is not None:
+                        glfw.make_context_current(output.drawing.window)
+                        output.drawing.library.reload_changed()
             glfw.make_context_current(self.hub)
             self.textures.upload(self.director.inputs)
             self.hub_ctx.finish()  # uploads complete before other contexts sample them
             for output in self.outputs:
-                if output.window is not None and now >= output.next_due:
-                    self._draw(output)
+                if output.drawing is not None and now >= output.next_due:
+                    self._draw(output, output.drawing)
                     period = 1.0 / output.projector.fps
                     output.next_due = max(output.next_due + period, now)  # late: skip ahead, never burst
             if now - last_report >= REPORT_EVERY_SECONDS:
@@ -274,8 +334,13 @@ class ProjectorWall:
         for output in self.outputs:
             if output.window is not None:
                 fps = (output.presented - output.presented_at_report) / seconds
-                self.log.info("frames_presented", projector=output.index, monitor=output.monitor_name,
-                              frames=output.presented, fps=round(fps, 1))
+                self.log.info(
+                    "frames_presented",
+                    projector=output.index,
+                    monitor=output.monitor_name,
+                    frames=output.presented,
+                    fps=round(fps, 1),
+                )
                 output.presented_at_report = output.presented
 
     def close(self) -> None:

@@ -40,8 +40,9 @@ class InputTextures:
             if texture is not None:
                 texture.release()
             texture = self.ctx.texture((width, height), components, dtype=dtype, alignment=1)
-            texture.filter = (moderngl.NEAREST, moderngl.NEAREST) if dtype == "f4" else (moderngl.LINEAR,
-                                                                                         moderngl.LINEAR)
+            texture.filter = (
+                (moderngl.NEAREST, moderngl.NEAREST) if dtype == "f4" else (moderngl.LINEAR, moderngl.LINEAR)
+            )
             texture.repeat_x = texture.repeat_y = False
             self.textures[name] = texture
         texture.write(array.tobytes())

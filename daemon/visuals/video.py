@@ -18,8 +18,15 @@ from daemon.visuals.headless import HeadlessCanvas
 __all__ = ["render_frames", "render_video"]
 
 
-def render_frames(recording: Recording, loaded: LoadedConfig, scenes: list[str], width: int, height: int,
-                  fps: float, seconds: float | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+def render_frames(
+    recording: Recording,
+    loaded: LoadedConfig,
+    scenes: list[str],
+    width: int,
+    height: int,
+    fps: float,
+    seconds: float | None = None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (frames done, frames in all, RGB image) with the scenes side by side, each width × height.
 
     The run's timeline (frames at their recorded times, from black and back to it) drives the
@@ -42,8 +49,17 @@ def render_frames(recording: Recording, loaded: LoadedConfig, scenes: list[str],
         canvas.release()
 
 
-def render_video(recording: Recording, loaded: LoadedConfig, out: Path, scenes: list[str], width: int, height: int,
-                 fps: float, progress: Callable[[int, int], None] | None = None, seconds: float | None = None) -> Path:
+def render_video(
+    recording: Recording,
+    loaded: LoadedConfig,
+    out: Path,
+    scenes: list[str],
+    width: int,
+    height: int,
+    fps: float,
+    progress: Callable[[int, int], None] | None = None,
+    seconds: float | None = None,
+) -> Path:
     """`out` ending in .mp4: H.264 (yuv420p, CRF 18) through PyAV; anything else: a folder of PNGs."""
     pictures = render_frames(recording, loaded, scenes, width, height, fps, seconds)
     if out.suffix.lower() == ".mp4":
