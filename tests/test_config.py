@@ -189,13 +189,6 @@ def test_every_targets_output_range_is_checked_against_its_own(target):
     assert target in below.message and allowed in below.message and "Fix:" in below.message
 
 
-def test_an_output_range_left_to_the_defaults_is_checked_too():
-    # output_min defaults to 0: below sound.noise.cutoff_hz's 50 Hz; the header line is the one to fix.
-    [error] = errors_of('[[mapping]]\nsource = "rms"\ntarget = "sound.noise.cutoff_hz"\noutput_max = 9000\n')
-    assert error.key == "mapping[0].output_min" and error.line == 1
-    assert "not set, so the default 0 applies" in error.message and "allowed 50 to 18000 (Hz)" in error.message
-
-
 def test_a_wrongly_typed_output_is_left_to_the_schema():
     errors = errors_of('[[mapping]]\nsource = "rms"\ntarget = "sound.drone.level"\noutput_max = "loud"\n')
     assert [e.key for e in errors] == ["mapping.0.output_max"]

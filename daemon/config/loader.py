@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_of_key
-from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig, MappingEntry
+from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
 from daemon.targets import Parameter, mapping_targets
 
 __all__ = ["LoadedConfig", "default_config_path", "load", "parse"]
@@ -169,25 +169,24 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
 
 def _output_range(entry: dict, index: int, target: str, parameter: Parameter, text: str,
                   file: str) -> list[ConfigError]:
-    """output_min and output_max must lie in the target's [low, high]: beyond it the value is clamped, silently."""
+    """A written output_min or output_max must lie in the target's [low, high]: beyond it the value is clamped,
+    silently, so the mapping does not do what it says."""
     errors = []
     allowed = f"{parameter.low:g} to {parameter.high:g} ({parameter.unit})"
+    doc = "docs/sound.md" if target.startswith("sound.") else "docs/visuals.md"
     for key in ("output_min", "output_max"):
-        given = key in entry
-        value = entry[key] if given else MappingEntry.model_fields[key].default
+        value = entry.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            continue  # not a number (or nan, inf): the schema reports it
+            continue  # not written, or not a number (nan, inf, a string): the schema reports wrong ones
         if parameter.low <= value <= parameter.high:
             continue
-        what = f"{value:g}" if given else f"not set, so the default {value:g} applies; it"
         errors.append(ConfigError(
             file,
             f"mapping[{index}].{key}",
-            f"{what} is outside the range of {target}: allowed {allowed}; beyond it the value would be "
-            f"clamped without a word. Fix: {'set' if given else 'add'} `{key} = …` with a value from "
-            f"{parameter.low:g} to {parameter.high:g} (docs/{'sound' if target.startswith('sound.') else 'visuals'}"
-            f".md lists each parameter's range).",
-            _line_in_array_entry(text, "mapping", index, key if given else None),
+            f"{value:g} is outside the range of {target}: allowed {allowed}; beyond it the value would be "
+            f"clamped without a word. Fix: set {key} to a value from {parameter.low:g} to {parameter.high:g} "
+            f"({doc} lists each parameter's range).",
+            _line_in_array_entry(text, "mapping", index, key),
         ))
     return errors
 
@@ -220,10 +219,10 @@ def _line_of_array_entry(text: str, name: str, index: int) -> int | None:
     return headers[index] if index < len(headers) else None
 
 
-def _line_in_array_entry(text: str, name: str, index: int, key: str | None) -> int | None:
+def _line_in_array_entry(text: str, name: str, index: int, key: str) -> int | None:
     """The line of `key = …` inside the index-th [[name]] table, else that table's header line."""
     header = _line_of_array_entry(text, name, index)
-    if header is None or key is None:
+    if header is None:
         return header
     lines = text.splitlines()
     for number in range(header + 1, len(lines) + 1):
