@@ -128,6 +128,49 @@ def test_pause_holds_everything_until_resume(tmp_path):
     assert trainer[-2:] == [Resume(), StopRun()]
 
 
+def test_a_pause_never_outlives_closing_time_and_is_cleared_at_the_next_opening(tmp_path):
+    prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
+    day = datetime(2026, 11, 25)
+    last = prog.plan.slots(day.date())[-1]
+    prog.tick(last.start)
+    prog.set_paused(True, "bob")
+    prog.tick(last.start + timedelta(seconds=5))
+    assert trainer[-1] == Pause() and senses[-1] == Fade(1.0, 5.0)  # paused: the day's last run holds
+    prog.tick(last.end - timedelta(seconds=29))
+    assert senses[-1] == Fade(0.0, 30.0)  # the closing fade-out starts on time all the same
+    prog.tick(last.end + timedelta(seconds=1))
+    assert trainer[-1] == StopRun() and prog.paused  # closed: the run ends, the pause is kept overnight
+    prog.on_run_ended("stopped", last.end)
+    prog.on_idle()
+    prog.tick(last.end + timedelta(seconds=2))
+    assert senses[-1] == Fade(0.0, 30.0) and prog.dark
+    prog.tick(datetime(2026, 11, 26, 10, 0, 1))  # the next opening: the pause is cleared, the day plays
+    assert not prog.paused and trainer[-2] == Resume() and isinstance(trainer[-1], Play)
+    assert senses[-1] == Fade(1.0, 30.0)
+    again, _, _ = programme(tmp_path, NO_CROSSFADE)
+    assert not again.paused  # and it stays cleared after a restart (state.json)
+
+
+def test_an_override_ends_at_closing_time_with_the_days_fade_out(tmp_path):
+    prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
+    late = datetime(2026, 11, 25, 17, 50)
+    prog.tick(late)
+    prog.override_with("random", 60.0, "alice", late)  # an hour asked for, ten minutes before closing
+    prog.tick(late + timedelta(seconds=1))
+    prog.on_run_ended("stopped", late)
+    prog.on_idle()
+    prog.tick(late + timedelta(seconds=2))
+    assert trainer[-1] == Play("random", 598.0)  # to closing time, not for the hour
+    prog.tick(datetime(2026, 11, 25, 17, 59, 31))
+    assert senses[-1] == Fade(0.0, 30.0)  # the day's fade-out, not a run's
+    prog.tick(datetime(2026, 11, 25, 18, 0, 1))
+    assert trainer[-1] == StopRun()
+    prog.on_run_ended("stopped", late)
+    prog.on_idle()
+    prog.tick(datetime(2026, 11, 25, 18, 0, 2))
+    assert prog.override is None and prog.dark and not isinstance(trainer[-1], Play)
+
+
 def test_a_failing_run_is_retried_with_backoff(tmp_path):
     prog, trainer, _ = programme(tmp_path)
     now = datetime(2026, 11, 25, 12, 0)

@@ -93,6 +93,10 @@ class Plan:
                 return slot
         return None
 
+    def closing(self, now: datetime) -> datetime | None:
+        """When the opening period holding `now` closes; None when `now` is outside the hours."""
+        return next((end for start, end in self.periods(now.date()) if start <= now < end), None)
+
     def upcoming(self, now: datetime, hours: float = 24.0) -> list[Slot]:
         """Every slot overlapping the next `hours`, the current one first."""
         until = now + timedelta(hours=hours)

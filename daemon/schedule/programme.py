@@ -32,6 +32,7 @@ class Want:
     end: datetime
     fade_in: float
     fade_out: float
+    closes: bool = False  # it ends at closing time: its fade-out happens even while paused
 
 
 class Programme:
@@ -70,6 +71,7 @@ class Programme:
         state = self._load_state()
         self.override: dict | None = state.get("override")
         self.paused: bool = state.get("paused", False)
+        self.paused_at_closing = False  # the pause reached closing time: the next opening clears it
 
     def reconfigure(self, loaded: LoadedConfig) -> None:
         """A reloaded config: the plan is rebuilt; a run in progress that no longer fits ends at the next pass."""
@@ -90,15 +92,25 @@ class Programme:
             return self._back_to_back(now)
         if self.override is not None:
             until = datetime.fromisoformat(self.override["until"])
-            if now < until:
+            # An override never outlives the opening period it began in: closing always closes.
+            closing = None if self.ignore_hours else self.plan.closing(datetime.fromisoformat(self.override["since"]))
+            end = min(until, closing) if closing is not None else until
+            if now < end:
+                closes = end == closing
+                fade_out = hours.fade_out_seconds if closes else audio.run_fade_out_seconds
                 return Want(
                     f"override {self.override['since']}",
                     self.override["preset"],
-                    until,
+                    end,
                     SHORT_FADE_SECONDS * 2,
-                    audio.run_fade_out_seconds,
+                    fade_out,
+                    closes,
                 )
-            self.log.info("override_ended", preset=self.override["preset"], resuming="the schedule")
+            self.log.info(
+                "override_ended",
+                preset=self.override["preset"],
+                resuming="the schedule" if now < until else "the schedule: closing time",
+            )
             self.override = None
             self._save_state()
         if self.ignore_hours:
@@ -113,6 +125,7 @@ class Programme:
             slot.end,
             hours.fade_in_seconds if slot.first else audio.run_fade_in_seconds,
             hours.fade_out_seconds if slot.last else self._run_fade_out(),
+            slot.last,
         )
 
     def _back_to_back(self, now: datetime) -> Want:
@@ -146,9 +159,9 @@ class Programme:
     # Each pass
 
     def tick(self, now: datetime) -> None:
-        if self.paused:
-            return
         want = self.wanted(now)
+        if self.paused and not self._closing_while_paused(want, now):
+            return
         playing = self.playing
         if playing is not None and (want is None or want.key != playing.key):
             if want is None:
@@ -188,6 +201,27 @@ class Programme:
         if want is None and self.playing is None and not self.dark:
             self._fade(0.0, self.config.hours.fade_out_seconds)
             self.dark = True
+
+    def _closing_while_paused(self, want: Want | None, now: datetime) -> bool:
+        """A pause holds the training, never the day: True when this pass must go on all the same.
+
+        Closing time (or the fade-out before it) goes on as if there were no pause; a pause that
+        lasts until the next opening is cleared then.
+        """
+        if want is None:
+            if self.plan.closing(now) is not None:
+                return False  # a gap between two runs, not closing time: the pause holds
+            self.paused_at_closing = True
+            return True
+        if self.paused_at_closing:
+            self.paused_at_closing = False
+            self.paused = False
+            self.send_trainer(Resume())
+            self._save_state()
+            self.log.info("pause_cleared", why="the gallery opened again", preset=want.preset)
+            return True
+        playing = self.playing
+        return playing is not None and playing.closes and now >= playing.end - timedelta(seconds=playing.fade_out)
 
     def _end_run(self, fade_seconds: float | None) -> None:
         """Stop the trainer's run, fading the senses out over `fade_seconds` (None: they play on)."""

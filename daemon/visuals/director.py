@@ -50,8 +50,8 @@ class VisualDirector(Sense):
         self.time += seconds
         self.values = self.follow(seconds)
         self.inputs.tick(seconds)
-        step = self.level_rate * seconds
         gap = self.level_goal - self.level
+        step = math.inf if math.isinf(self.level_rate) else self.level_rate * seconds  # a fade over 0 s: at once
         self.level = self.level_goal if abs(gap) <= step else self.level + math.copysign(step, gap)
 
     @property
