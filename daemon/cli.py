@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command(name, _control, about)
 
+    restart = command("restart-child", _control, "Restart one child now (trainer, sound or image), given up or not.")
+    restart.add_argument("role", choices=["trainer", "sound", "image"])
+
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
 
@@ -244,6 +247,8 @@ def _control(args) -> int:
     body = {"command": args.command_name}
     if hasattr(args, "preset"):  # override's arguments
         body.update(preset=args.preset, minutes=args.minutes)
+    if hasattr(args, "role"):  # restart-child's
+        body.update(role=args.role)
     try:  # checked here as the daemon checks it: a mistake is told without a round trip
         request = parse_request(json.dumps(body).encode())
     except RequestInvalid as exc:

@@ -13,7 +13,7 @@ import json
 import math
 import pickle
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -38,6 +38,7 @@ __all__ = [
     "Rejoin",
     "ReloadRequest",
     "RequestInvalid",
+    "RestartChildRequest",
     "Resume",
     "ResumeRequest",
     "RunEnded",
@@ -326,10 +327,19 @@ class ReloadRequest(_Request):
     command: Literal["reload"]
 
 
-ControlRequest = StatusRequest | OverrideRequest | SkipRequest | PauseRequest | ResumeRequest | ReloadRequest
+class RestartChildRequest(_Request):
+    """Restart `role` now: a running child is stopped and started, a given-up one is tried again at once."""
+
+    command: Literal["restart-child"]
+    role: Literal["trainer", "sound", "image"]
+
+
+ControlRequest = (
+    StatusRequest | OverrideRequest | SkipRequest | PauseRequest | ResumeRequest | ReloadRequest | RestartChildRequest
+)
 _BY_COMMAND: dict[str, type[_Request]] = {
     model.model_fields["command"].annotation.__args__[0]: model  # type: ignore[union-attr]  # each is a Literal
-    for model in (StatusRequest, OverrideRequest, SkipRequest, PauseRequest, ResumeRequest, ReloadRequest)
+    for model in get_args(ControlRequest)
 }
 COMMANDS = tuple(_BY_COMMAND)
 _REQUESTS: TypeAdapter[ControlRequest] = TypeAdapter(Annotated[ControlRequest, Field(discriminator="command")])

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -373,5 +374,87 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
         assert reloaded["restarted"] == ["trainer"]
         daemon.wait_for(lambda e: e["event"] == "trainer_ready" and e["pid"] != trainer, 30, "a new trainer")
         assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_child_given_up_in_a_crash_loop_comes_back_by_itself_and_on_request(tmp_path, mnist_root, classifier_file):
+    """The crash-loop guard slows restarts down, never stops them for good: a season is not lost to one bad minute."""
+    from tests.conftest import run_cli
+
+    socket_path = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"
+    extra = (
+        SHORT_CYCLE.replace(
+            "unavailable_retry_seconds = 2.0",
+            "unavailable_retry_seconds = 600.0\ncrash_loop_deaths = 2\ncrash_loop_window_seconds = 600.0\n"
+            "given_up_retry_seconds = 8.0",
+        )
+        + f'[control]\nsocket_path = "{socket_path}"\n'
+    )
+    loaded = config_for(tmp_path, mnist_root, classifier_file, extra)
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
+
+    def ready_trainer() -> int:
+        """The pid of the newest trainer once it has said it is ready."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            events = list(daemon.events)
+            changes = [
+                i
+                for i, e in enumerate(events)
+                if e.get("role") == "trainer"
+                and e["event"] in ("child_started", "child_died", "child_given_up", "child_retrying", "child_revived")
+            ]
+            ready = [i for i, e in enumerate(events) if e["event"] == "trainer_ready"]
+            if changes and ready and ready[-1] > changes[-1]:
+                return events[ready[-1]]["pid"]
+            time.sleep(0.1)
+        raise AssertionError("no trainer ready within 120 s")
+
+    def crash_twice() -> dict:
+        """SIGKILL the trainer twice, each time once it is ready: the guard (2 deaths) gives it up."""
+        for _ in range(2):
+            victim, since = ready_trainer(), len(daemon.events)
+            os.kill(victim, signal.SIGKILL)
+            death = daemon.wait_for(
+                lambda e, n=since: e["event"] in ("child_died", "child_given_up") and daemon.events.index(e) >= n,
+                30,
+                "its death",
+            )
+        return death
+
+    try:
+        given_up = crash_twice()
+        assert given_up["role"] == "trainer" and given_up["retry_in_seconds"] == 8.0
+        count = len(daemon.events)
+        retrying = daemon.wait_for(
+            lambda e: e["event"] == "child_retrying" and daemon.events.index(e) >= count, 30, "the slow retry"
+        )
+        assert retrying["role"] == "trainer"
+        daemon.wait_for(
+            lambda e: e["event"] == "trainer_ready" and daemon.events.index(e) >= count,
+            120,
+            "the trainer back by itself",
+        )
+        status = json.loads(daemon.http_get("/status")[1])
+        assert status["children"]["trainer"]["state"] == "playing"
+        # Given up again: `restart-child` brings it back at once, without waiting for the retry.
+        assert crash_twice()["event"] == "child_given_up"
+        count = len(daemon.events)
+        result = run_cli("restart-child", "trainer", "--config", loaded.source)
+        assert result.returncode == 0 and "restarted: trainer" in result.stdout, result.stderr
+        revived = daemon.wait_for(
+            lambda e: e["event"] == "child_revived" and daemon.events.index(e) >= count, 5, "child_revived"
+        )
+        assert revived["was"] == "failed" and "restart-child" in revived["by"]
+        daemon.wait_for(
+            lambda e: e["event"] == "trainer_ready" and daemon.events.index(e) >= count,
+            120,
+            "the trainer back on request",
+        )
+        bad = run_cli("restart-child", "organ", "--config", loaded.source)
+        assert bad.returncode == 2 and "invalid choice" in bad.stderr
     finally:
         assert daemon.stop() == 0

@@ -88,7 +88,8 @@ class Supervision(Section):
     startup_timeout_seconds: float = _float(90.0, 5.0, 3600.0, "A child not ready this long after starting is hung.")
     restart_backoff_max_seconds: float = _float(30.0, 0.5, 3600.0, "Longest wait before restarting a dead child.")
     crash_loop_deaths: int = Field(5, ge=2, le=1000, description="This many deaths within the window…")
-    crash_loop_window_seconds: float = _float(60.0, 1.0, 86_400.0, "…stop restarting that child (degraded).")
+    crash_loop_window_seconds: float = _float(60.0, 1.0, 86_400.0, "…restart that child only slowly (degraded).")
+    given_up_retry_seconds: float = _float(300.0, 1.0, 86_400.0, "A child in a crash loop is tried again this often.")
     unavailable_retry_seconds: float = _float(20.0, 1.0, 3600.0, "Retry a missing device (audio, display) this often.")
     stop_fade_seconds: float = _float(3.0, 0.0, 60.0, "On SIGTERM: fade sound and image out this long, then exit.")
 

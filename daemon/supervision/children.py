@@ -37,8 +37,11 @@ class ChildState(StrEnum):
     PLAYING = "playing"
     BACKOFF = "backoff"
     UNAVAILABLE = "unavailable"  # its device is missing: retried every unavailable_retry_seconds
-    FAILED = "failed"  # a crash loop: left dead
+    FAILED = "failed"  # a crash loop: tried again every given_up_retry_seconds
     FINISHED = "finished"  # exited 0 on its own, e.g. the trainer after --runs
+
+
+RESTARTABLE = (ChildState.BACKOFF, ChildState.UNAVAILABLE, ChildState.FAILED)  # not running, started again later
 
 
 @dataclass
@@ -139,9 +142,26 @@ class Child:
                 )
                 process.kill()
                 self._died(now, process.pid, process.wait(), hung=True)
-        if self.state in (ChildState.BACKOFF, ChildState.UNAVAILABLE) and now >= self.next_start:
+        if self.state in RESTARTABLE and now >= self.next_start:
+            if self.state == ChildState.FAILED:
+                self.log.warning(
+                    "child_retrying",
+                    role=self.role,
+                    after=self.reason,
+                    next_retry_in_seconds=self.policy.given_up_retry_seconds,
+                )
             self.restarts += 1
             self.start(now)
+
+    def revive(self, why: str) -> bool:
+        """Start now a child that is not running (given up, waiting for its device, backing off); False if it runs."""
+        if self.state not in RESTARTABLE:
+            return False
+        self.log.info("child_revived", role=self.role, was=str(self.state), by=why)
+        self.deaths.clear()  # a fresh start: the crash-loop guard counts again from here
+        self.restarts += 1
+        self.start(time.monotonic())
+        return True
 
     def _died(self, now: float, pid: int, code: int, hung: bool = False) -> None:
         self._drop_link()
@@ -163,14 +183,17 @@ class Child:
             self.deaths.popleft()
         if len(self.deaths) >= self.policy.crash_loop_deaths:
             window = self.policy.crash_loop_window_seconds
+            retry = self.policy.given_up_retry_seconds
             self.state, self.reason = ChildState.FAILED, f"died {len(self.deaths)} times in {window:g} s"
+            self.next_start = now + retry
             self.log.error(
                 "child_given_up",
                 role=self.role,
                 pid=pid,
                 cause=cause,
                 reason=self.reason,
-                fix="see the errors above; `twos-and-sevens reload` or a restart tries again",
+                retry_in_seconds=retry,
+                fix=f"see the errors above; `restart-child {self.role}` or `reload` tries again at once",
             )
             return
         wait = min(self.policy.restart_backoff_max_seconds, FIRST_BACKOFF_SECONDS * 2 ** (len(self.deaths) - 1))

@@ -27,6 +27,7 @@ from daemon.messages import (
     Ready,
     Rejoin,
     ReloadRequest,
+    RestartChildRequest,
     ResumeRequest,
     RunEnded,
     RunStarted,
@@ -198,6 +199,8 @@ class Supervisor:
                 return reply
             case ReloadRequest():
                 return self.reload(who)
+            case RestartChildRequest(role=role):
+                return self.restart_child(role, who)
         raise ValueError(f"no such request: {request!r}")
 
     def _start_monitor(self):
@@ -352,8 +355,18 @@ class Supervisor:
         self.programme.reconfigure(fresh)
         for role in restarted:
             self.children[role].restart_now()
-        self.log.info("config_reloaded", by=who, changed=changed, restarted=restarted)
-        return {"changed": changed, "restarted": restarted}
+        revived = [role for role, child in self.children.items() if child.revive(f"reload by {who}")]
+        self.log.info("config_reloaded", by=who, changed=changed, restarted=restarted, revived=revived)
+        return {"changed": changed, "restarted": restarted, "revived": revived}
+
+    def restart_child(self, role: str, who: str) -> dict:
+        """`restart-child ROLE`: a given-up (or waiting) child now; a running one stopped and started."""
+        child = self.children.get(role)
+        if child is None:
+            raise ValueError(f"no {role} child in this installation (started with --no-{role}?)")
+        if not child.revive(f"restart-child by {who}"):
+            child.restart_now()
+        return {"restarted": role}
 
     def _trainer_lost(self) -> None:
         if self.current_run:
