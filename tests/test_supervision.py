@@ -364,6 +364,10 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
         rejected = ask(socket_path, {"command": "reload"})  # and the daemon refuses it the same way
         assert not rejected["ok"] and "Did you mean 'channels'?" in rejected["error"]
         assert any(e["event"] == "config_reload_rejected" for e in daemon.events)
+        os.kill(daemon.process.pid, signal.SIGHUP)  # `systemctl reload` with the same bad file: refused, not fatal
+        daemon.wait_for(lambda e: e["event"] == "config_reload_rejected" and e["by"] == "SIGHUP", 30, "SIGHUP refused")
+        time.sleep(1.0)
+        assert daemon.process.poll() is None and daemon.pid("trainer") == trainer
         config.write_text(original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5"))
         reply = ask(socket_path, {"command": "reload"})
         assert reply["ok"] and reply["changed"] == ["supervision"] and reply["restarted"] == [], reply
