@@ -5,17 +5,35 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
-    "JackRecorder", "RunningDaemon", "close_window", "config_for", "feed", "jack_dummy_server", "render_audio", "set_monitor",
-    "train_frames", "xorg_dummy_config", "xorg_dummy_server", "xvfb_server",
+    "JackRecorder",
+    "RunningDaemon",
+    "close_window",
+    "config_for",
+    "feed",
+    "jack_dummy_server",
+    "render_audio",
+    "set_monitor",
+    "train_frames",
+    "xorg_dummy_config",
+    "xorg_dummy_server",
+    "xvfb_server",
 ]
 
 # Each name is imported from its module on first use (PEP 562), so a sound- or image-only test that
 # takes xvfb_server does not pay for torch (training), pyo (audio) or the others it never touches.
 _HOMES = {
-    "config_for": "config", "train_frames": "training", "render_audio": "audio", "JackRecorder": "audio",
-    "jack_dummy_server": "servers", "xvfb_server": "servers", "xorg_dummy_server": "servers",
-    "xorg_dummy_config": "servers", "set_monitor": "servers", "close_window": "windows",
-    "RunningDaemon": "daemon_process", "feed": "senses",
+    "config_for": "config",
+    "train_frames": "training",
+    "render_audio": "audio",
+    "JackRecorder": "audio",
+    "jack_dummy_server": "servers",
+    "xvfb_server": "servers",
+    "xorg_dummy_server": "servers",
+    "xorg_dummy_config": "servers",
+    "set_monitor": "servers",
+    "close_window": "windows",
+    "RunningDaemon": "daemon_process",
+    "feed": "senses",
 }
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from daemon.config import LoadedConfig
 from daemon.sound.render import render_blocks
+
+if TYPE_CHECKING:
+    import jack
 
 __all__ = ["JackRecorder", "render_audio"]
 
@@ -26,7 +30,8 @@ class JackRecorder:
         import jack
 
         self.client = jack.Client("tas-recorder", servername=server, no_start_server=True)
-        self.inputs = [self.client.inports.register(f"in_{k + 1}") for k in range(channels)]
+        # types-JACK-Client says register() returns a Port; it returns an OwnPort (JACK-Client's docs), with get_array.
+        self.inputs = [cast("jack.OwnPort", self.client.inports.register(f"in_{k + 1}")) for k in range(channels)]
         self.blocks: list[list[np.ndarray]] = [[] for _ in range(channels)]
         self.recording = False
         self.client.set_process_callback(self._process)
@@ -34,7 +39,7 @@ class JackRecorder:
 
     def _process(self, frames: int) -> None:
         if self.recording:
-            for port, blocks in zip(self.inputs, self.blocks):
+            for port, blocks in zip(self.inputs, self.blocks, strict=True):
                 blocks.append(port.get_array().copy())
 
     def connect_from(self, client_name: str, timeout_seconds: float = 20.0) -> None:
@@ -47,7 +52,7 @@ class JackRecorder:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {len(self.inputs)} output ports from JACK client {client_name!r}")
             time.sleep(0.1)
-        for port, inport in zip(ports, self.inputs):
+        for port, inport in zip(ports, self.inputs, strict=False):  # ports beyond the inputs stay unwired
             self.client.connect(port, inport)
 
     def record(self, seconds: float) -> np.ndarray:

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from daemon.processes import stop_process
 
@@ -24,16 +25,23 @@ class RunningDaemon:
     """`twos-and-sevens run [ARGS]` in a child process, its JSON log events collected as they come."""
 
     def __init__(self, config: str, env: dict, args: tuple[str, ...] = ()):
-        self.process = subprocess.Popen([sys.executable, "-m", "daemon", "run", "--config", config, *args],
-                                        cwd=REPO, env={**os.environ, **env},
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daemon", "run", "--config", config, *args],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.events: list[dict] = []
         self.stderr: list[str] = []
-        threading.Thread(target=self._read_events, daemon=True).start()
-        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
+        stdout, stderr = self.process.stdout, self.process.stderr
+        assert stdout is not None and stderr is not None  # both PIPE
+        threading.Thread(target=self._read_events, args=(stdout,), daemon=True).start()
+        threading.Thread(target=self.stderr.extend, args=(stderr,), daemon=True).start()
 
-    def _read_events(self) -> None:
-        for line in self.process.stdout:
+    def _read_events(self, stdout: IO[str]) -> None:
+        for line in stdout:
             if line.startswith("{"):
                 self.events.append(json.loads(line))
 
@@ -54,8 +62,9 @@ class RunningDaemon:
     def http_get(self, path: str, token: str = "") -> tuple[int, str]:
         """(status, body) of a GET on the daemon's HTTP endpoint (its port as logged by http_listening)."""
         port = self.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")["port"]
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                         headers={"Authorization": f"Bearer {token}"} if token else {})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"} if token else {}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()

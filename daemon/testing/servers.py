@@ -21,8 +21,9 @@ DUMMY_MODE = '"1920x1080" 148.50 1920 2008 2052 2200 1080 1084 1089 1125 +hsync 
 
 
 @contextmanager
-def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_frames: int = 1024,
-                      name: str | None = None) -> Iterator[dict[str, str]]:
+def jack_dummy_server(
+    channels: int = 8, sample_rate_hz: int = 48_000, period_frames: int = 1024, name: str | None = None
+) -> Iterator[dict[str, str]]:
     """A real JACK server with the dummy backend (no sound card), under a unique name (or `name`:
     to bring a killed server back as the same one).
 
@@ -38,10 +39,10 @@ def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_fr
 
     name = name or f"tas-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_DEFAULT_SERVER": name}
+    command = ["jackd", "-n", name, "-d", "dummy", "-r", str(sample_rate_hz), "-p", str(period_frames)]
+    command += ["-C", "0", "-P", str(channels)]  # no capture ports, `channels` playback ports
     server = subprocess.Popen(
-        ["jackd", "-n", name, "-d", "dummy", "-r", str(sample_rate_hz), "-p", str(period_frames),
-         "-C", "0", "-P", str(channels)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=end_with_parent(signal.SIGKILL),
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=end_with_parent(signal.SIGKILL)
     )
     try:
         deadline = time.monotonic() + 10
@@ -51,7 +52,7 @@ def jack_dummy_server(channels: int = 8, sample_rate_hz: int = 48_000, period_fr
                 break
             except jack.JackOpenError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"jackd did not start: {server.stderr.read().decode(errors='replace')}")
+                    raise _not_started(server, "jackd") from None
                 time.sleep(0.1)
         yield {"JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1"}
     finally:
@@ -64,9 +65,9 @@ def xvfb_server(width: int = 1280, height: int = 720, display: str | None = None
 
     Yields the environment a child needs ({"DISPLAY": ":N"}); stopped by its pid on exit.
     """
-    with _x_server(["Xvfb", *([display] if display else []), "-screen", "0", f"{width}x{height}x24", "-nolisten",
-                    "tcp", "+extension", "GLX"], "Xvfb is not installed: run scripts/setup.sh (it installs xvfb)",
-                   display) as env:
+    screen = ["-screen", "0", f"{width}x{height}x24"]
+    command = ["Xvfb", *([display] if display else []), *screen, "-nolisten", "tcp", "+extension", "GLX"]
+    with _x_server(command, "Xvfb is not installed: run scripts/setup.sh (it installs xvfb)", display) as env:
         yield env
 
 
@@ -116,8 +117,8 @@ def xorg_dummy_server(heads: int = 3, folder: Path | None = None) -> Iterator[di
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         config = Path(scratch) / "xorg.conf"
         config.write_text(xorg_dummy_config(heads))
-        command = ["Xorg", "-config", str(config), "-logfile", str(Path(scratch) / "xorg.log"), "-noreset",
-                   "-nolisten", "tcp"]
+        log = Path(scratch) / "xorg.log"
+        command = ["Xorg", "-config", str(config), "-logfile", str(log), "-noreset", "-nolisten", "tcp"]
         with _x_server(command, missing) as env:
             for head in range(heads):
                 set_monitor(env, head, True)
@@ -129,8 +130,9 @@ def set_monitor(env: dict, head: int, on: bool) -> None:
     output = f"DUMMY{head}"
     full_env = {**os.environ, **env}
     if on:
-        subprocess.run(["xrandr", "--newmode", *DUMMY_MODE.replace('"', "").split()], env=full_env,
-                       capture_output=True)  # fails harmlessly when the mode exists already
+        subprocess.run(
+            ["xrandr", "--newmode", *DUMMY_MODE.replace('"', "").split()], env=full_env, capture_output=True
+        )  # fails harmlessly when the mode exists already
         subprocess.run(["xrandr", "--addmode", output, "1920x1080"], env=full_env, capture_output=True)
         command = ["xrandr", "--output", output, "--mode", "1920x1080", "--pos", f"{1920 * head}x0"]
     else:
@@ -152,9 +154,13 @@ def _x_server(command: list[str], missing: str, display: str | None = None) -> I
     if shutil.which(command[0]) is None:
         raise RuntimeError(missing)
     read_end, write_end = os.pipe()
-    server = subprocess.Popen([*command, "-displayfd", str(write_end)], pass_fds=(write_end,),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              preexec_fn=end_with_parent(signal.SIGKILL))
+    server = subprocess.Popen(
+        [*command, "-displayfd", str(write_end)],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=end_with_parent(signal.SIGKILL),
+    )
     os.close(write_end)
     try:
         number = b""
@@ -162,8 +168,18 @@ def _x_server(command: list[str], missing: str, display: str | None = None) -> I
             while not number.endswith(b"\n"):
                 chunk = pipe.read(1)
                 if not chunk:
-                    raise RuntimeError(f"{command[0]} did not start: {server.stderr.read().decode(errors='replace')}")
+                    raise _not_started(server, command[0])
                 number += chunk
         yield {"DISPLAY": display or f":{int(number)}"}
     finally:
         stop_process(server, grace_seconds=10)
+
+
+def _not_started(server: subprocess.Popen[bytes], what: str) -> RuntimeError:
+    """The error for a server that did not come up, with what it said on stderr.
+
+    Stopped first: reading a live server's stderr to the end would wait for as long as it runs.
+    """
+    stop_process(server, grace_seconds=5)
+    said = server.stderr.read().decode(errors="replace") if server.stderr else ""
+    return RuntimeError(f"{what} did not start: {said}")

@@ -15,9 +15,17 @@ CLIENT_MESSAGE = 33  # the X event type
 class ClientMessage(ctypes.Structure):
     """XClientMessageEvent, padded to the size of an XEvent."""
 
-    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
-                ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("serial", ctypes.c_ulong),
+        ("send_event", ctypes.c_int),
+        ("display", ctypes.c_void_p),
+        ("window", ctypes.c_ulong),
+        ("message_type", ctypes.c_ulong),
+        ("format", ctypes.c_int),
+        ("data", ctypes.c_long * 5),
+        ("pad", ctypes.c_long * 12),
+    ]
 
 
 def close_window(env: dict, title_part: str) -> bool:
@@ -30,8 +38,12 @@ def close_window(env: dict, title_part: str) -> bool:
     try:
         for window in _windows(xlib, display, xlib.XDefaultRootWindow(display)):
             if title_part in _title(xlib, display, window):
-                event = ClientMessage(type=CLIENT_MESSAGE, window=window, format=32,
-                                      message_type=xlib.XInternAtom(display, b"WM_PROTOCOLS", 0))
+                event = ClientMessage(
+                    type=CLIENT_MESSAGE,
+                    window=window,
+                    format=32,
+                    message_type=xlib.XInternAtom(display, b"WM_PROTOCOLS", 0),
+                )
                 event.data[0] = xlib.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
                 xlib.XSendEvent(display, window, 0, 0, ctypes.byref(event))
                 xlib.XFlush(display)
@@ -52,11 +64,13 @@ def _xlib() -> ctypes.CDLL:
     xlib.XDefaultRootWindow.argtypes = [c.c_void_p]
     xlib.XInternAtom.restype = c.c_ulong
     xlib.XInternAtom.argtypes = [c.c_void_p, c.c_char_p, c.c_int]
-    xlib.XQueryTree.argtypes = [c.c_void_p, c.c_ulong, c.POINTER(c.c_ulong), c.POINTER(c.c_ulong),
-                                c.POINTER(c.POINTER(c.c_ulong)), c.POINTER(c.c_uint)]
-    xlib.XGetWindowProperty.argtypes = [
-        c.c_void_p, c.c_ulong, c.c_ulong, c.c_long, c.c_long, c.c_int, c.c_ulong, c.POINTER(c.c_ulong),
-        c.POINTER(c.c_int), c.POINTER(c.c_ulong), c.POINTER(c.c_ulong), c.POINTER(c.c_char_p)]
+    out = c.POINTER  # an argument Xlib writes into
+    tree = (out(c.c_ulong), out(c.c_ulong), out(out(c.c_ulong)), out(c.c_uint))  # root, parent, children, count
+    xlib.XQueryTree.argtypes = (c.c_void_p, c.c_ulong, *tree)
+    # display, window, property, offset, length, delete, type wanted; then type, format, items, bytes left, data
+    ask = (c.c_void_p, c.c_ulong, c.c_ulong, c.c_long, c.c_long, c.c_int, c.c_ulong)
+    answer = (out(c.c_ulong), out(c.c_int), out(c.c_ulong), out(c.c_ulong), out(c.c_char_p))
+    xlib.XGetWindowProperty.argtypes = (*ask, *answer)
     xlib.XSendEvent.argtypes = [c.c_void_p, c.c_ulong, c.c_int, c.c_long, c.c_void_p]
     xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = xlib.XFree.argtypes = [c.c_void_p]
     return xlib
@@ -65,8 +79,7 @@ def _xlib() -> ctypes.CDLL:
 def _windows(xlib: ctypes.CDLL, display: int, parent: int) -> Iterator[int]:
     """Every window under `parent`, depth first."""
     root, up, children, count = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
-    xlib.XQueryTree(display, parent, ctypes.byref(root), ctypes.byref(up), ctypes.byref(children),
-                    ctypes.byref(count))
+    xlib.XQueryTree(display, parent, ctypes.byref(root), ctypes.byref(up), ctypes.byref(children), ctypes.byref(count))
     found = [children[k] for k in range(count.value)]
     if children:
         xlib.XFree(children)
@@ -77,11 +90,10 @@ def _windows(xlib: ctypes.CDLL, display: int, parent: int) -> Iterator[int]:
 
 def _title(xlib: ctypes.CDLL, display: int, window: int) -> str:
     """The window's _NET_WM_NAME (UTF-8, as GLFW sets it); "" when it has none."""
-    kind, size, count, left, data = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong(), \
-        ctypes.c_char_p()
-    xlib.XGetWindowProperty(display, window, xlib.XInternAtom(display, b"_NET_WM_NAME", 0), 0, 1024, 0, 0,
-                            ctypes.byref(kind), ctypes.byref(size), ctypes.byref(count), ctypes.byref(left),
-                            ctypes.byref(data))
+    answer = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong(), ctypes.c_char_p()
+    name = xlib.XInternAtom(display, b"_NET_WM_NAME", 0)
+    xlib.XGetWindowProperty(display, window, name, 0, 1024, 0, 0, *map(ctypes.byref, answer))
+    data = answer[-1]
     text = (data.value or b"").decode(errors="replace")
     if data:
         xlib.XFree(data)
