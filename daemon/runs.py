@@ -65,12 +65,13 @@ def _mnist_train_images(loaded: LoadedConfig, device: torch.device) -> MnistImag
 class Instrument:
     """What every run shares: the config, the device, MNIST in memory and the classifier."""
 
-    def __init__(self, loaded: LoadedConfig):
+    def __init__(self, loaded: LoadedConfig, progress: Callable[[int, int], None] | None = None):
+        """`progress(done, total)` is called while the classifier trains (a first start): a sign of life."""
         compute = loaded.config.compute
         self.loaded = loaded
         self.device = select_device(compute.device, compute.cpu_threads)
         self.data = _mnist_train_images(loaded, self.device)
-        self.classifier = ensure_classifier(loaded, self.device)
+        self.classifier = ensure_classifier(loaded, self.device, progress)
 
     def start(
         self,

@@ -462,3 +462,53 @@ def test_a_child_given_up_in_a_crash_loop_comes_back_by_itself_and_on_request(tm
         assert bad.returncode == 2 and "invalid choice" in bad.stderr
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_trainer_wedged_in_its_work_is_found_hung_and_replaced(tmp_path, mnist_root, classifier_file):
+    """Its process lives and its threads run, but its training does not advance: that is hung, not alive."""
+    from daemon.supervision.roles import WEDGE_ENV
+
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
+    daemon = RunningDaemon(
+        loaded.source,
+        {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": "", WEDGE_ENV: "5"},
+    )
+    try:
+        daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
+        wedged = daemon.pid("trainer")
+        hung = daemon.wait_for(lambda e: e["event"] == "child_hung", 60, "child_hung")
+        assert hung["role"] == "trainer" and hung["pid"] == wedged and hung["silent_seconds"] >= 3.0
+        run_ended = [e for e in daemon.events if e["event"] == "run_ended" and e.get("component") == "trainer"]
+        assert run_ended == []  # it never got to end its run: it was wedged, and killed
+        daemon.wait_for(lambda e: e["event"] == "trainer_ready" and e["pid"] != wedged, 120, "a new trainer")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_trainer_training_the_classifier_ends_with_its_supervisor(tmp_path, mnist_root):
+    """First start (no cached classifier): kill -9 of the supervisor mid-training leaves no trainer behind."""
+    loaded = config_for(tmp_path, mnist_root, tmp_path / "no-classifier-yet.pt", SHORT_CYCLE)
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
+    try:
+        daemon.wait_for(lambda e: e["event"] == "classifier_training", 120, "the classifier's training")
+        trainer = daemon.pid("trainer")
+        time.sleep(1.0)
+        daemon.process.kill()
+        daemon.process.wait(10)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and _alive(trainer):
+            time.sleep(0.2)
+        assert not _alive(trainer), "the trainer trained on with its supervisor gone"
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False

@@ -7,7 +7,7 @@ and exits with EXIT_UNAVAILABLE; the supervisor tries again later without counti
 
 from __future__ import annotations
 
-import itertools
+import os
 import queue
 import signal
 import threading
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "ROLES", "child_main"]
 
+# Tests only: the trainer wedges for good after this many steps of a run (a stand-in for a deadlock).
+WEDGE_ENV = "TWOS_AND_SEVENS_TEST_WEDGE_AFTER_STEPS"
 EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the device is missing, try again later
 HEARTBEAT_SECONDS = 1.0
 
@@ -141,24 +143,63 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
         deadline = time.monotonic() + seconds
         while not (stop.is_set() or ending.is_set()) and (left := deadline - time.monotonic()) > 0:
             stop.wait(min(left, 0.2))
+            liveness.advanced()
+
+    def classifier_progress(done: int, total: int) -> None:
+        if stop.is_set():  # SIGTERM (the supervisor gone, or stopping) while the classifier trains: go now
+            raise _Stopping
+        liveness.advanced()
 
     _listen(link, stop, handle)
-    # Alive while the process runs (training may sit in one long step or the classifier's first
-    # training); a stopped (SIGSTOP) or wedged process sends nothing.
-    HeartbeatSender(link, progress=itertools.count().__next__, status=dict).start()
+    liveness = Liveness()
+    HeartbeatSender(link, progress=liveness.mark, status=dict).start()
     link.send(Ready())
-    instrument = Instrument(loaded)
+    liveness.loading = True  # MNIST into memory and the classifier: single calls that take seconds
+    try:
+        instrument = Instrument(loaded, progress=classifier_progress)
+    except _Stopping:
+        return 0
+    finally:
+        liveness.loading = False
     link.send(Idle())
     while not stop.is_set():
+        liveness.advanced()  # waiting for the programme is work that advances
         try:
             message = commands.get(timeout=0.5)
         except queue.Empty:
             continue
         if isinstance(message, Play):
             ending.clear()
-            _play_run(instrument, link, commands, stop, message, flat_out=options.get("flat_out", False), wait=wait)
+            _play_run(instrument, link, commands, stop, message, options.get("flat_out", False), wait, liveness)
             link.send(Idle())
     return 0
+
+
+class _Stopping(Exception):
+    """Raised inside a long piece of work (the classifier's training) to end the trainer at once."""
+
+
+class Liveness:
+    """What the trainer's heartbeat follows: a count that moves only when its work does.
+
+    A step made, a tick of a paced wait, a batch of the classifier's training, a pass of the idle
+    loop: each advances it. A training step wedged in torch or a deadlock leaves it still, the
+    heartbeats stop, and the supervisor finds the trainer hung and replaces it.
+
+    While `loading` (once per process: MNIST and the classifier) it counts as advancing.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.loading = False
+
+    def advanced(self) -> None:
+        self.count += 1
+
+    def mark(self) -> int:
+        if self.loading:
+            self.count += 1
+        return self.count
 
 
 def _play_run(
@@ -169,6 +210,7 @@ def _play_run(
     play: Play,
     flat_out: bool,
     wait: Callable[[float], None],
+    liveness: Liveness,
 ) -> None:
     """One run, its frames to the supervisor (streams, and pictures when a step made them), until it ends."""
     run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait)
@@ -176,16 +218,21 @@ def _play_run(
     link.send(RunStarted(run.spec.run_id, play.preset, play.seconds))
     paused = False
     status: RunStatus = "completed"
+    wedge_after_steps = int(os.environ.get(WEDGE_ENV) or 0)
     try:
         for frame in frames:
+            liveness.advanced()
             for part in frame.split():
                 if part is not None:
                     link.send(part)
+            if frame.step == wedge_after_steps:
+                threading.Event().wait()  # the test hook: wedged for good, as a deadlocked step would be
             if stop.is_set():  # SIGTERM, or the supervisor gone
                 frames.close()
                 status = "stopped"
                 return
             while paused or not commands.empty():
+                liveness.advanced()  # a pause holds the training, not the process
                 try:
                     message = commands.get(timeout=0.5)
                 except queue.Empty:
