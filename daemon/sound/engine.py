@@ -29,17 +29,24 @@ class SoundEngine:
     """
 
     def __init__(self, audio: Audio, space: Space, channels: int, sample_rate_hz: int, base_dir: Path):
-        self.params = {name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default)
-                       for name, p in SOUND_PARAMETERS.items()}
+        self.params = {
+            name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default) for name, p in SOUND_PARAMETERS.items()
+        }
         p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
         self.table, recorded = self._material(audio, sample_rate_hz, base_dir)
         self.organ = Organ(p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind"))
         # With the artist's recording, the drone layer is the organ and the recording, looped.
         self.recorded = RecordedDrone(self.table, p("drone.level"), p("drone.brightness")) if recorded else None
         drone = self.organ.output + self.recorded.output if self.recorded else self.organ.output
-        self.grains = GranularCloud(self.table, p("grains.level"), p("grains.density"),
-                                    p("grains.duration_seconds"), p("grains.position"),
-                                    p("grains.position_jitter"), p("grains.pitch_spread"))
+        self.grains = GranularCloud(
+            self.table,
+            p("grains.level"),
+            p("grains.density"),
+            p("grains.duration_seconds"),
+            p("grains.position"),
+            p("grains.position_jitter"),
+            p("grains.pitch_spread"),
+        )
         self.clicks = Clicks(p("glitch.level"), p("glitch.click_rate_hz"))
         self.stutter = Stutter(drone + self.grains.output, p("glitch.stutter"))
         bits, rate = p("glitch.crush_bits"), p("glitch.downsample")
@@ -79,8 +86,11 @@ class SoundEngine:
                 table = pyo.SndTable(str(file), chnl=0)
                 if table.getSize() > 0:
                     return table, True
-            get_logger("sound").error("drone_recordings_unusable", path=str(folder),
-                                      fix="put WAV or AIFF files there or set [audio] drone_recordings_path = \"\"",
-                                      using="the embedded organ")
+            get_logger("sound").error(
+                "drone_recordings_unusable",
+                path=str(folder),
+                fix='put WAV or AIFF files there or set [audio] drone_recordings_path = ""',
+                using="the embedded organ",
+            )
         material = organ_material(sample_rate_hz, MATERIAL_SECONDS, audio.seed)
         return pyo.DataTable(size=material.size, init=material.tolist()), False
