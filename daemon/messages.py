@@ -338,7 +338,7 @@ ControlRequest = (
     StatusRequest | OverrideRequest | SkipRequest | PauseRequest | ResumeRequest | ReloadRequest | RestartChildRequest
 )
 _BY_COMMAND: dict[str, type[_Request]] = {
-    model.model_fields["command"].annotation.__args__[0]: model  # type: ignore[union-attr]  # each is a Literal
+    get_args(model.model_fields["command"].annotation)[0]: model  # each request's command is a Literal
     for model in get_args(ControlRequest)
 }
 COMMANDS = tuple(_BY_COMMAND)
