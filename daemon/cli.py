@@ -378,7 +378,7 @@ def _runs(args) -> int:
         summary = run.summary()
         print(
             f"{run.run_id}  {summary.get('preset', '?'):<10} {run.status:<11} "
-            f"{summary.get('steps_done', 0)}/{summary.get('steps_total', '?')} steps  "
+            f"{run.steps_done}/{summary.get('steps_total', '?')} steps  "
             f"{run.size_bytes() / 1e6:.1f} MB"
         )
     return 0

@@ -105,6 +105,11 @@ class LiveRun:
     def __init__(self, spec: RunSpec, trainer: GanTrainer, recorder: Recorder, pacer: Pacer | None, loaded):
         self.spec, self.trainer, self.recorder, self.pacer, self.loaded = spec, trainer, recorder, pacer, loaded
         self.log = get_logger("trainer", run_id=spec.run_id, preset=spec.preset_name)
+        self.ending_status = "stopped"  # what a run closed early is recorded as; see interrupt()
+
+    def interrupt(self) -> None:
+        """The run is closed because its installation died (not stopped by anyone): record it `interrupted`."""
+        self.ending_status = "interrupted"
 
     @property
     def folder(self) -> Path:
@@ -136,7 +141,7 @@ class LiveRun:
                 yield frame
             status = "completed"
         except GeneratorExit:
-            status = "stopped"
+            status = self.ending_status
             raise
         finally:
             self._end(status)

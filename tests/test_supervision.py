@@ -188,6 +188,9 @@ def test_health_status_and_metrics_say_what_plays_and_what_is_missing(tmp_path, 
 
 
 def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path, mnist_root, classifier_file):
+    from daemon.recording.files import read_json_lines
+    from tests.conftest import run_cli
+
     # Day-long slots: the restart cannot fall across a slot boundary (except at midnight). Ten steps
     # in a slot of hours: the trainer waits minutes between steps, and must still go at once.
     loaded = config_for(
@@ -223,12 +226,16 @@ def test_kill_9_of_the_supervisor_loses_no_history_and_leaves_no_child(tmp_path,
 
     rows = (
         sqlite3.connect(loaded.history_path)
-        .execute("SELECT preset, status, steps_done FROM runs ORDER BY started_unix_seconds")
+        .execute("SELECT run_id, preset, status, steps_done FROM runs ORDER BY started_unix_seconds")
         .fetchall()
     )
     assert len(rows) == 2, rows
-    (preset, status, steps), (second_preset, second_status, _) = rows
-    assert status in ("stopped", "interrupted") and steps > 0 and second_status == "stopped", rows
+    (run_id, preset, status, steps), (_, second_preset, second_status, _) = rows
+    whole_frames = len(read_json_lines(loaded.recordings_path / run_id / "frames.jsonl"))
+    # Killed with its supervisor, not stopped by anyone; as far as the frames on disk say.
+    assert status == "interrupted" and steps == whole_frames > 0 and second_status == "stopped", (rows, whole_frames)
+    listed = run_cli("runs", "--config", loaded.source).stdout
+    assert f"{run_id}  {preset:<10} interrupted {whole_frames}/10 steps" in listed, listed
     # The schedule resumed where the clock says: the same slot, so the same preset.
     from daemon.schedule.plan import Plan
 
@@ -498,17 +505,9 @@ def test_a_trainer_training_the_classifier_ends_with_its_supervisor(tmp_path, mn
         daemon.process.kill()
         daemon.process.wait(10)
         deadline = time.monotonic() + 10.0
-        while time.monotonic() < deadline and _alive(trainer):
+        while time.monotonic() < deadline and _exists(trainer):
             time.sleep(0.2)
-        assert not _alive(trainer), "the trainer trained on with its supervisor gone"
+        assert not _exists(trainer), "the trainer trained on with its supervisor gone"
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
-
-
-def _alive(pid: int) -> bool:
-    """The process exists and is not a zombie waiting to be reaped."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False

@@ -48,6 +48,19 @@ class Recording:
         status = self.summary().get("status", "unreadable")
         return "interrupted" if status == "running" else status
 
+    @property
+    def steps_done(self) -> int:
+        """Steps the run reached: its summary's, or for an interrupted run the last whole frame on disk.
+
+        A process killed mid-run leaves a summary as old as its last write; the frames file is
+        appended step by step, so its last whole record is how far the run really got.
+        """
+        summary = self.summary()
+        if self.status != "interrupted" and "steps_done" in summary:
+            return int(summary["steps_done"])
+        records = self.records()
+        return int(records[-1].get("step", 0)) if records else 0
+
     def records(self) -> list[dict]:
         return read_json_lines(self.folder / FRAMES_FILE)
 

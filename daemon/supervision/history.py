@@ -64,7 +64,7 @@ class RunHistory:
                 (
                     summary.get("ended_unix_seconds") or time.time(),
                     status,
-                    summary.get("steps_done", 0),
+                    recording.steps_done,
                     summary.get("steps_total", 0),
                     json.dumps(summary.get("last_streams", {})),
                     run_id,

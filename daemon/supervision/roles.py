@@ -12,7 +12,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from daemon.config import LoadedConfig
@@ -42,7 +42,8 @@ from daemon.messages import (
 from daemon.supervision.link import Link
 
 if TYPE_CHECKING:
-    from daemon.runs import Instrument
+    from daemon.metrics import MetricFrame
+    from daemon.runs import Instrument, LiveRun
 
 __all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "ROLES", "child_main"]
 
@@ -219,6 +220,7 @@ def _play_run(
     paused = False
     status: RunStatus = "completed"
     wedge_after_steps = int(os.environ.get(WEDGE_ENV) or 0)
+    parent = os.getppid()
     try:
         for frame in frames:
             liveness.advanced()
@@ -228,7 +230,7 @@ def _play_run(
             if frame.step == wedge_after_steps:
                 threading.Event().wait()  # the test hook: wedged for good, as a deadlocked step would be
             if stop.is_set():  # SIGTERM, or the supervisor gone
-                frames.close()
+                _close_run(run, frames, parent)
                 status = "stopped"
                 return
             while paused or not commands.empty():
@@ -237,7 +239,7 @@ def _play_run(
                     message = commands.get(timeout=0.5)
                 except queue.Empty:
                     if stop.is_set():
-                        frames.close()
+                        _close_run(run, frames, parent)
                         status = "stopped"
                         return
                     continue
@@ -251,6 +253,13 @@ def _play_run(
         get_logger("trainer").exception("run_failed", preset=play.preset)
     finally:
         link.send(RunEnded(run.spec.run_id, status))
+
+
+def _close_run(run: LiveRun, frames: Generator[MetricFrame, None, None], parent: int) -> None:
+    """End the run early: `stopped` when asked, `interrupted` when the supervisor died (this child reparented)."""
+    if os.getppid() != parent:
+        run.interrupt()
+    frames.close()
 
 
 def _sense_messages(link: Link, stop: threading.Event, inbox: Callable[[Message], None], delay: FrameDelay) -> None:
