@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,9 @@ from daemon.logs import get_logger
 from daemon.supervision.children import ChildState
 
 __all__ = ["Monitor"]
+
+
+READ_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within this (slowloris)
 
 
 class _StatusCollector:
@@ -53,24 +57,36 @@ class _StatusCollector:
         yield streams
 
 
+class _Server(ThreadingHTTPServer):
+    """One thread per request; a request that fails (a client gone mid-reply) is a log line, never a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        get_logger("supervisor").warning(
+            "http_request_failed", client=str(client_address[0]), error=repr(sys.exc_info()[1])
+        )
+
+
 class Monitor:
     """Serves `status()` (a JSON-ready dict with `healthy` and `problems`) until `close()`."""
 
-    def __init__(self, settings: Http, status: Callable[[], dict]):
+    def __init__(self, settings: Http, status: Callable[[], dict], read_timeout_seconds: float = READ_TIMEOUT_SECONDS):
         self.settings, self.status = settings, status
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_StatusCollector(status))
         monitor = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = read_timeout_seconds  # a client that sends its request slower than this is dropped
+
             def do_GET(self) -> None:
                 monitor._answer(self, registry)
 
             def log_message(self, *args) -> None:  # requests are not worth a log line each
                 pass
 
-        self.server = ThreadingHTTPServer((settings.address, settings.port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((settings.address, settings.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self.thread.start()
         get_logger("supervisor").info(
