@@ -511,3 +511,34 @@ def test_a_trainer_training_the_classifier_ends_with_its_supervisor(tmp_path, mn
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
+
+
+def test_reload_applies_http_and_control_it_reports_as_changed(tmp_path, mnist_root, classifier_file):
+    """A new token takes effect and a new socket path is listened on: reload does what it says it did."""
+    from daemon.supervision.control import ask
+
+    first_socket = Path(tempfile.mkdtemp(prefix="tas-")) / "control.sock"
+    second_socket = first_socket.with_name("moved.sock")
+    extra = SHORT_CYCLE.replace("port = 0", 'port = 0\ntoken = "old-token"')
+    loaded = config_for(tmp_path, mnist_root, classifier_file, extra + f'[control]\nsocket_path = "{first_socket}"\n')
+    config = Path(loaded.source)
+    daemon = RunningDaemon(
+        loaded.source, {"JACK_DEFAULT_SERVER": "nobody-here", "JACK_NO_START_SERVER": "1", "DISPLAY": ""}
+    )
+    try:
+        daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
+        assert daemon.http_get("/health", "old-token")[0] in (200, 503)
+        config.write_text(
+            config.read_text().replace("old-token", "new-token").replace(str(first_socket), str(second_socket))
+        )
+        reply = ask(first_socket, {"command": "reload"})
+        assert reply["ok"] and {"http", "control"} <= set(reply["changed"]), reply
+        daemon.wait_for(
+            lambda e: e["event"] == "control_listening" and e["path"] == str(second_socket), 10, "the new socket"
+        )
+        assert daemon.http_get("/health", "old-token")[0] == 401  # the old token no longer opens it
+        assert daemon.http_get("/health", "new-token")[0] in (200, 503)
+        assert ask(second_socket, {"command": "status"})["ok"]
+        assert not first_socket.exists()
+    finally:
+        assert daemon.stop() == 0

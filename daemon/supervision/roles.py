@@ -49,6 +49,7 @@ __all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "ROLES", "child_main"]
 
 # Tests only: the trainer wedges for good after this many steps of a run (a stand-in for a deadlock).
 WEDGE_ENV = "TWOS_AND_SEVENS_TEST_WEDGE_AFTER_STEPS"
+LOADING_GRACE_SECONDS = 60.0
 EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the device is missing, try again later
 HEARTBEAT_SECONDS = 1.0
 
@@ -155,13 +156,12 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
     liveness = Liveness()
     HeartbeatSender(link, progress=liveness.mark, status=dict).start()
     link.send(Ready())
-    liveness.loading = True  # MNIST into memory and the classifier: single calls that take seconds
+    liveness.loading()  # MNIST into memory and the classifier: single calls that take seconds
     try:
         instrument = Instrument(loaded, progress=classifier_progress)
     except _Stopping:
         return 0
-    finally:
-        liveness.loading = False
+    liveness.loaded()
     link.send(Idle())
     while not stop.is_set():
         liveness.advanced()  # waiting for the programme is work that advances
@@ -187,18 +187,27 @@ class Liveness:
     loop: each advances it. A training step wedged in torch or a deadlock leaves it still, the
     heartbeats stop, and the supervisor finds the trainer hung and replaces it.
 
-    While `loading` (once per process: MNIST and the classifier) it counts as advancing.
+    Work done in single long calls (MNIST into memory, a run's models and its first step with
+    torch's warm-up) counts as advancing from `loading()` to `loaded()`, for at most
+    LOADING_GRACE_SECONDS: long enough for a slow machine, short enough that a wedge there is
+    still found.
     """
 
     def __init__(self) -> None:
         self.count = 0
-        self.loading = False
+        self.loading_until = 0.0
 
     def advanced(self) -> None:
         self.count += 1
 
+    def loading(self) -> None:
+        self.loading_until = time.monotonic() + LOADING_GRACE_SECONDS
+
+    def loaded(self) -> None:
+        self.loading_until = 0.0
+
     def mark(self) -> int:
-        if self.loading:
+        if time.monotonic() < self.loading_until:
             self.count += 1
         return self.count
 
@@ -214,6 +223,7 @@ def _play_run(
     liveness: Liveness,
 ) -> None:
     """One run, its frames to the supervisor (streams, and pictures when a step made them), until it ends."""
+    liveness.loading()  # the run's models and its first step, until that step's frame
     run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait)
     frames = iter(run)
     link.send(RunStarted(run.spec.run_id, play.preset, play.seconds))
@@ -224,6 +234,7 @@ def _play_run(
     try:
         for frame in frames:
             liveness.advanced()
+            liveness.loaded()
             for part in frame.split():
                 if part is not None:
                     link.send(part)

@@ -42,7 +42,9 @@ from daemon.messages import (
 )
 from daemon.schedule.programme import Programme
 from daemon.supervision.children import Child, ChildState, child_command
+from daemon.supervision.control import ControlServer
 from daemon.supervision.history import RunHistory
+from daemon.supervision.monitor import Monitor
 from daemon.supervision.notify import notify, watchdog_interval_seconds
 
 __all__ = ["Supervisor"]
@@ -106,13 +108,15 @@ class Supervisor:
         self.frames = 0
         self.started = time.monotonic()
         self.announced_ready = self.stopping = False
+        self.monitor: Monitor | None = None  # both started by run(), restarted by a reload that changes them
+        self.control: ControlServer | None = None
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
         self.log.info(
             "supervisor_started", children=list(self.children), config=self.loaded.source, preview=self.preview
         )
-        monitor = self._start_monitor()
+        self.monitor = self._start_monitor()
         self.control = self._start_control()
         for child in self.children.values():
             child.start(now)
@@ -139,8 +143,8 @@ class Supervisor:
             if self.programme.finished or self.quit_asked.is_set():
                 break
         self._shut_down()
-        if monitor is not None:
-            monitor.close()
+        if self.monitor is not None:
+            self.monitor.close()
         if self.control is not None:
             self.control.close()
         return 0
@@ -151,9 +155,7 @@ class Supervisor:
 
         return OscOutput(settings) if settings.enabled else None
 
-    def _start_control(self):
-        from daemon.supervision.control import ControlServer
-
+    def _start_control(self) -> ControlServer | None:
         try:
             return ControlServer(self.loaded.control_path, self.loaded.config.control.group)
         except (OSError, KeyError) as exc:  # a path too long or unwritable, an unknown group
@@ -203,9 +205,7 @@ class Supervisor:
                 return self.restart_child(role, who)
         raise ValueError(f"no such request: {request!r}")
 
-    def _start_monitor(self):
-        from daemon.supervision.monitor import Monitor
-
+    def _start_monitor(self) -> Monitor | None:
         settings = self.loaded.config.http
         if not settings.enabled:
             return None
@@ -346,6 +346,14 @@ class Supervisor:
             role for role, child in self.children.items() if child.alive and set(SECTIONS_OF[role]) & set(changed)
         ]
         self.loaded, self.policy = fresh, new.supervision
+        if "http" in changed:  # a new port, address or token takes effect now
+            if self.monitor is not None:
+                self.monitor.close()
+            self.monitor = self._start_monitor()
+        if "control" in changed:  # a new socket path or group, listened on now (this reply still reaches its client)
+            if self.control is not None:
+                self.control.close()
+            self.control = self._start_control()
         if "osc" in changed:
             if self.osc is not None:
                 self.osc.close()

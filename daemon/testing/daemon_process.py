@@ -60,8 +60,9 @@ class RunningDaemon:
         return [e for e in self.events if e["event"] == "child_started" and e["role"] == role][-1]["pid"]
 
     def http_get(self, path: str, token: str = "") -> tuple[int, str]:
-        """(status, body) of a GET on the daemon's HTTP endpoint (its port as logged by http_listening)."""
-        port = self.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")["port"]
+        """(status, body) of a GET on the daemon's HTTP endpoint (its port as the latest http_listening logged it)."""
+        self.wait_for(lambda e: e["event"] == "http_listening", 60, "http_listening")
+        port = [e for e in list(self.events) if e["event"] == "http_listening"][-1]["port"]
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"} if token else {}
         )
