@@ -172,7 +172,9 @@ def _recording_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args) -> configuration.LoadedConfig:
-    loaded = configuration.load(getattr(args, "path", None) or args.config)
+    path = getattr(args, "path", None) or args.config
+    # A child runs on its supervisor's validated config, whatever the file says by now.
+    loaded = configuration.load_running(path) if args.command_name == "child" else configuration.load(path)
     settings = loaded.config.logging
     log_file = loaded.path(settings.file) if settings.file else None
     # `run` (the supervisor) rotates the file; its children and other commands only append to it.

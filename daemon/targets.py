@@ -38,8 +38,9 @@ SOUND_PARAMETERS: dict[str, Parameter] = {
     "sound.overdrive.drive": Parameter(0.1, 0.0, 0.99, "0–1", "Distortion of the whole mix."),
     "sound.noise.level": Parameter(0.05, 0.0, 1.0, "gain 0–1", "The overall noise floor."),
     "sound.noise.cutoff_hz": Parameter(2000.0, 50.0, 18000.0, "Hz", "Low-pass on the noise floor: dark → hiss."),
-    "sound.master.gain": Parameter(1.0, 0.0, 1.0, "gain 0–1",
-                                   "Overall level before the limiter (run fades ride on it)."),
+    "sound.master.gain": Parameter(
+        1.0, 0.0, 1.0, "gain 0–1", "Overall level before the limiter (run fades ride on it)."
+    ),
 }
 
 # Every image parameter a mapping can drive: `visual.<scene>.<uniform>` → the scene shader's uniform
@@ -65,8 +66,11 @@ VISUAL_PARAMETERS: dict[str, Parameter] = {
 def uniforms_for(scene: str, values: dict[str, float]) -> dict[str, float]:
     """The uniforms of one scene (`visual.<scene>.*`, prefix removed), clamped to their ranges."""
     prefix = f"visual.{scene}."
-    return {name[len(prefix):]: min(p.high, max(p.low, values.get(name, p.default)))
-            for name, p in VISUAL_PARAMETERS.items() if name.startswith(prefix)}
+    return {
+        name[len(prefix) :]: min(p.high, max(p.low, values.get(name, p.default)))
+        for name, p in VISUAL_PARAMETERS.items()
+        if name.startswith(prefix)
+    }
 
 
 def mapping_targets() -> dict[str, Parameter]:

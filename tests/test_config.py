@@ -33,7 +33,7 @@ def test_shipped_file_has_every_key_with_a_comment_above_it():
     lines = text.splitlines()
 
     def walk(model, table: dict, path: str):
-        for name, field in type(model).model_fields.items():
+        for name in type(model).model_fields:
             assert name in table, f"{path}.{name} is missing from installation.toml"
             value = getattr(model, name)
             if isinstance(value, BaseModel):
@@ -163,10 +163,12 @@ def _one_mapping(target: str, output_min: float, output_max: float) -> str:
     # Two tables before it, so the error must name mapping[2] and the key's own line, not the first header.
     fits_defaults = [name for name, p in sorted(TARGETS.items()) if name != target and p.low <= 0 and p.high >= 1]
     first, second = fits_defaults[:2]
-    return (f'[[mapping]]\nsource = "rms"\ntarget = "{first}"\n'
-            f'[[mapping]]\nsource = "rms"\ntarget = "{second}"\n'
-            f'[[mapping]]\nsource = "similarity"\ntarget = "{target}"\n'
-            f"output_min = {output_min!r}\noutput_max = {output_max!r}\n")
+    return (
+        f'[[mapping]]\nsource = "rms"\ntarget = "{first}"\n'
+        f'[[mapping]]\nsource = "rms"\ntarget = "{second}"\n'
+        f'[[mapping]]\nsource = "similarity"\ntarget = "{target}"\n'
+        f"output_min = {output_min!r}\noutput_max = {output_max!r}\n"
+    )
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -221,7 +223,7 @@ def test_projector_mistakes_name_the_scene_meant_and_the_crop_allowed(tmp_path):
     config.write_text('[video]\nshaders_path = "mine"\n[[video.projector]]\nscene = "rain"\n')
     assert load(config).shaders_path == tmp_path / "mine"
     config.write_text('[video]\nshaders_path = "theirs"\n')
-    with pytest.raises(ConfigInvalid, match="no folder .*theirs"):
+    with pytest.raises(ConfigInvalid, match=r"no folder .*theirs"):
         load(config)
 
 
@@ -242,8 +244,10 @@ def test_osc_targets_and_prefix_say_the_form_expected():
     assert prefix.key == "osc.prefix" and 'is not of the form "/name"' in prefix.message
     [port] = errors_of('[osc]\ntargets = ["studio.local:70000"]\n')
     assert "port 1–65535" in port.message
-    assert parse('[osc]\nenabled = true\ntargets = ["[::1]:9000", "lights.local:7000"]\n').osc.targets[1] == \
-        "lights.local:7000"
+    assert (
+        parse('[osc]\nenabled = true\ntargets = ["[::1]:9000", "lights.local:7000"]\n').osc.targets[1]
+        == "lights.local:7000"
+    )
 
 
 def test_opening_hours_in_the_wrong_form_show_the_right_one():

@@ -12,8 +12,15 @@ from daemon.targets import mapping_targets
 
 
 def entry(**overrides) -> MappingEntry:
-    values = dict(source="rms", target="sound.noise.level", input_min=0.0, input_max=1.0,
-                  output_min=10.0, output_max=20.0, smoothing_seconds=0.0)
+    values = dict(
+        source="rms",
+        target="sound.noise.level",
+        input_min=0.0,
+        input_max=1.0,
+        output_min=10.0,
+        output_max=20.0,
+        smoothing_seconds=0.0,
+    )
     return MappingEntry(**{**values, **overrides})
 
 

@@ -375,6 +375,12 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
         daemon.wait_for(lambda e: e["event"] == "config_reload_rejected" and e["by"] == "SIGHUP", 30, "SIGHUP refused")
         time.sleep(1.0)
         assert daemon.process.poll() is None and daemon.pid("trainer") == trainer
+        # A child that restarts now still plays: on the running config, not the broken file.
+        count = len(daemon.events)
+        os.kill(trainer, signal.SIGKILL)
+        daemon.wait_for(lambda e: e["event"] == "trainer_ready" and daemon.events.index(e) >= count, 60, "a trainer")
+        assert not [e for e in daemon.events[count:] if e["event"] == "child_died" and e["cause"] == "exit code 2"]
+        trainer = daemon.pid("trainer")
         config.write_text(original.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 3.5"))
         reply = ask(socket_path, {"command": "reload"})
         assert reply["ok"] and reply["changed"] == ["supervision"] and reply["restarted"] == [], reply

@@ -1,7 +1,7 @@
 """installation.toml: the schema, the loader and the errors a technician reads."""
 
 from daemon.config.errors import ConfigError, ConfigInvalid
-from daemon.config.loader import LoadedConfig, default_config_path, load, parse
+from daemon.config.loader import LoadedConfig, default_config_path, load, load_running, parse
 from daemon.config.schema import InstallationConfig, RunPreset
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "RunPreset",
     "default_config_path",
     "load",
+    "load_running",
     "parse",
 ]

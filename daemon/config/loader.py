@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_of_key
 from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
 from daemon.targets import Parameter, mapping_targets
 
-__all__ = ["LoadedConfig", "default_config_path", "load", "parse"]
+__all__ = ["LoadedConfig", "default_config_path", "load", "load_running", "parse"]
 
 CONFIG_ENV = "TWOS_AND_SEVENS_CONFIG"
 MNIST_ENV = "TWOS_AND_SEVENS_MNIST"
+RUNNING_CONFIG_ENV = "TWOS_AND_SEVENS_RUNNING_CONFIG"  # set by the supervisor for its children
 SHIPPED_SHADERS = Path(__file__).resolve().parents[2] / "shaders"
 SEARCH_PATHS = (Path("installation.toml"), Path("/etc/twos-and-sevens/installation.toml"))
 
@@ -30,6 +32,7 @@ class LoadedConfig:
     config: InstallationConfig
     source: str
     base_dir: Path
+    text: str = ""  # the TOML it was read from ("" for the embedded defaults)
 
     def path(self, value: str) -> Path:
         return (self.base_dir / Path(value).expanduser()).resolve()
@@ -80,10 +83,19 @@ def load(path: Path | None = None) -> LoadedConfig:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigInvalid([ConfigError(str(path), "", f"cannot read the file: {exc.strerror}")])
+        raise ConfigInvalid([ConfigError(str(path), "", f"cannot read the file: {exc.strerror}")]) from None
     except UnicodeDecodeError:
-        raise ConfigInvalid([ConfigError(str(path), "", "not UTF-8 text; save it as UTF-8")])
-    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent)
+        raise ConfigInvalid([ConfigError(str(path), "", "not UTF-8 text; save it as UTF-8")]) from None
+    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent, text)
+
+
+def load_running(path: Path | None) -> LoadedConfig:
+    """A child's config: the text its supervisor validated and runs on ($TWOS_AND_SEVENS_RUNNING_CONFIG),
+    not the file as it is now, so a child restarted after someone saved a broken file still plays."""
+    text = os.environ.get(RUNNING_CONFIG_ENV)
+    if not text or path is None:
+        return load(path)
+    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent, text)
 
 
 def parse(text: str, file: str = "installation.toml") -> InstallationConfig:
@@ -94,12 +106,12 @@ def parse(text: str, file: str = "installation.toml") -> InstallationConfig:
         line = _line_from_decode_error(str(exc))
         raise ConfigInvalid([ConfigError(file, "", f"not valid TOML: {exc}", line)]) from None
     errors = _cross_references(raw, text, file)
-    config = None
+    config: InstallationConfig | None = None
     try:
         config = InstallationConfig.model_validate(raw)
     except ValidationError as exc:
         errors += [_explain(err, text, file) for err in exc.errors()]
-    if errors:
+    if errors or config is None:
         raise ConfigInvalid(sorted(errors, key=lambda e: (e.line or 0, e.key)))
     return config
 
@@ -113,7 +125,7 @@ def _line_from_decode_error(message: str) -> int | None:
 
 def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     """Names that must point at a [runs.*] table; checked on the raw file so they join the other errors."""
-    runs = raw.get("runs", {name: None for name in DEFAULT_PRESETS})
+    runs = raw.get("runs", dict.fromkeys(DEFAULT_PRESETS))
     presets = raw.get("cycle", {}).get("presets", Cycle().presets) if isinstance(raw.get("cycle"), dict) else []
     if not isinstance(runs, dict) or not isinstance(presets, list):
         return []  # wrong types: the schema reports those
@@ -121,18 +133,27 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
     errors = _mapping_references(raw, text, file) + _projector_scenes(raw, text, file)
     for index, name in enumerate(presets):
         if isinstance(name, str) and name not in runs:
-            errors.append(ConfigError(
-                file,
-                f"cycle.presets[{index}]",
-                f"no preset named '{name}' in [runs].{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
-                line_of_key(text, ("cycle", "presets")),
-            ))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"cycle.presets[{index}]",
+                    f"no preset named '{name}' in [runs].{did_you_mean(name, names)} "
+                    f"Presets defined: {', '.join(names)}.",
+                    line_of_key(text, ("cycle", "presets")),
+                )
+            )
     weights = raw.get("cycle", {}).get("weights", {}) if isinstance(raw.get("cycle"), dict) else {}
     for name in weights if isinstance(weights, dict) else []:
         if name not in runs:
-            errors.append(ConfigError(file, f"cycle.weights.{name}", f"no preset named '{name}' in [runs]."
-                                      f"{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
-                                      line_of_key(text, ("cycle", "weights"))))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"cycle.weights.{name}",
+                    f"no preset named '{name}' in [runs]."
+                    f"{did_you_mean(name, names)} Presets defined: {', '.join(names)}.",
+                    line_of_key(text, ("cycle", "weights")),
+                )
+            )
     return errors
 
 
@@ -145,30 +166,53 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
 
     parameters = mapping_targets()
     streams, targets = stream_names(), sorted(parameters)
-    errors, seen = [], {}
+    errors: list[ConfigError] = []
+    seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
         line = _line_of_array_entry(text, "mapping", index)
         source, target = entry.get("source"), entry.get("target")
         if isinstance(source, str) and source not in streams:
-            errors.append(ConfigError(file, f"mapping[{index}].source", f"no stream named '{source}'."
-                                      f"{did_you_mean(source, streams)} Streams are listed in docs/streams.md.", line))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"mapping[{index}].source",
+                    f"no stream named '{source}'."
+                    f"{did_you_mean(source, streams)} Streams are listed in docs/streams.md.",
+                    line,
+                )
+            )
         if isinstance(target, str) and target not in parameters:
-            errors.append(ConfigError(file, f"mapping[{index}].target", f"no parameter named '{target}'."
-                                      f"{did_you_mean(target, targets)} Parameters are listed in docs/sound.md "
-                                      f"and docs/visuals.md.", line))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"mapping[{index}].target",
+                    f"no parameter named '{target}'."
+                    f"{did_you_mean(target, targets)} Parameters are listed in docs/sound.md "
+                    f"and docs/visuals.md.",
+                    line,
+                )
+            )
         elif isinstance(target, str) and target in seen:
-            errors.append(ConfigError(file, f"mapping[{index}].target", f"'{target}' is already driven by mapping "
-                                      f"[{seen[target]}]; one mapping per parameter.", line))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"mapping[{index}].target",
+                    f"'{target}' is already driven by mapping [{seen[target]}]; one mapping per parameter.",
+                    line,
+                )
+            )
         if isinstance(target, str) and target in parameters:
             errors += _output_range(entry, index, target, parameters[target], text, file)
-        seen.setdefault(target, index)
+        if isinstance(target, str):
+            seen.setdefault(target, index)
     return errors
 
 
-def _output_range(entry: dict, index: int, target: str, parameter: Parameter, text: str,
-                  file: str) -> list[ConfigError]:
+def _output_range(
+    entry: dict, index: int, target: str, parameter: Parameter, text: str, file: str
+) -> list[ConfigError]:
     """A written output_min or output_max must lie in the target's [low, high]: beyond it the value is clamped,
     silently, so the mapping does not do what it says."""
     errors = []
@@ -180,14 +224,16 @@ def _output_range(entry: dict, index: int, target: str, parameter: Parameter, te
             continue  # not written, or not a number (nan, inf, a string): the schema reports wrong ones
         if parameter.low <= value <= parameter.high:
             continue
-        errors.append(ConfigError(
-            file,
-            f"mapping[{index}].{key}",
-            f"{value:g} is outside the range of {target}: allowed {allowed}; beyond it the value would be "
-            f"clamped without a word. Fix: set {key} to a value from {parameter.low:g} to {parameter.high:g} "
-            f"({doc} lists each parameter's range).",
-            _line_in_array_entry(text, "mapping", index, key),
-        ))
+        errors.append(
+            ConfigError(
+                file,
+                f"mapping[{index}].{key}",
+                f"{value:g} is outside the range of {target}: allowed {allowed}; beyond it the value would be "
+                f"clamped without a word. Fix: set {key} to a value from {parameter.low:g} to {parameter.high:g} "
+                f"({doc} lists each parameter's range).",
+                _line_in_array_entry(text, "mapping", index, key),
+            )
+        )
     return errors
 
 
@@ -199,17 +245,30 @@ def _projector_scenes(raw: dict, text: str, file: str) -> list[ConfigError]:
     folder = shaders_folder(video.get("shaders_path", ""), Path(file).resolve().parent)
     if not folder.is_dir():
         line = line_of_key(text, ("video", "shaders_path"))
-        return [ConfigError(file, "video.shaders_path", f"no folder {folder}. Fix: point it at a folder of .frag "
-                            f"files, or set it to \"\" for the shipped shaders.", line)]
+        return [
+            ConfigError(
+                file,
+                "video.shaders_path",
+                f"no folder {folder}. Fix: point it at a folder of .frag "
+                f'files, or set it to "" for the shipped shaders.',
+                line,
+            )
+        ]
     scenes = sorted(p.stem for p in folder.glob("*.frag") if p.stem != "present")
     errors = []
     projectors = video.get("projector", [])
     for index, projector in enumerate(projectors if isinstance(projectors, list) else []):
         scene = projector.get("scene") if isinstance(projector, dict) else None
         if isinstance(scene, str) and scene not in scenes:
-            errors.append(ConfigError(file, f"video.projector[{index}].scene", f"no scene named '{scene}' in {folder}."
-                                      f"{did_you_mean(scene, scenes)} Scenes there: {', '.join(scenes)}.",
-                                      _line_of_array_entry(text, "video.projector", index)))
+            errors.append(
+                ConfigError(
+                    file,
+                    f"video.projector[{index}].scene",
+                    f"no scene named '{scene}' in {folder}."
+                    f"{did_you_mean(scene, scenes)} Scenes there: {', '.join(scenes)}.",
+                    _line_of_array_entry(text, "video.projector", index),
+                )
+            )
     return errors
 
 
@@ -234,7 +293,7 @@ def _line_in_array_entry(text: str, name: str, index: int, key: str) -> int | No
     return header
 
 
-def _explain(err: dict[str, Any], text: str, file: str) -> ConfigError:
+def _explain(err: ErrorDetails, text: str, file: str) -> ConfigError:
     loc = tuple(str(p) for p in err["loc"])
     key = ".".join(loc)
     line = line_of_key(text, loc)
@@ -274,7 +333,7 @@ def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
         if info is None:
             return None
         annotation = info.annotation
-        args = getattr(annotation, "__args__", ())
+        args: tuple = getattr(annotation, "__args__", ())
         if getattr(annotation, "__origin__", None) is dict:
             if not parts:
                 return None

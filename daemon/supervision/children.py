@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from daemon.config.loader import RUNNING_CONFIG_ENV
 from daemon.config.schema import Supervision
 from daemon.logs import get_logger
 from daemon.messages import Message, encode
@@ -62,6 +63,7 @@ class Child:
     status: dict = field(default_factory=dict)
     deaths: collections.deque = field(default_factory=collections.deque)
     dropped: int = 0
+    config_text: str = ""  # the supervisor's running config, handed to the process it starts
 
     def __post_init__(self) -> None:
         self.log = get_logger("supervisor")
@@ -81,6 +83,8 @@ class Child:
         link, child_fd = link_pair()
         # Only the supervisor talks to systemd.
         env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
+        if self.config_text:
+            env[RUNNING_CONFIG_ENV] = self.config_text
         self.process = subprocess.Popen(
             [*self.command, "--fd", str(child_fd)],
             pass_fds=(child_fd,),

@@ -87,7 +87,8 @@ class Supervisor:
             "image": ["--preview"] if preview else [],
         }
         self.children = {
-            role: Child(role, child_command(role, loaded.source, options[role]), self.policy) for role in roles
+            role: Child(role, child_command(role, loaded.source, options[role]), self.policy, config_text=loaded.text)
+            for role in roles
         }
         self.children["trainer"].on_death = self._trainer_lost
         self.programme = Programme(
@@ -359,7 +360,7 @@ class Supervisor:
                 self.osc.close()
             self.osc = self._start_osc(new.osc)
         for child in self.children.values():
-            child.policy = new.supervision
+            child.policy, child.config_text = new.supervision, fresh.text
         self.programme.reconfigure(fresh)
         for role in restarted:
             self.children[role].restart_now()
