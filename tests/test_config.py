@@ -153,7 +153,7 @@ def test_mapping_mistakes_name_the_stream_or_parameter_meant():
     assert "Did you mean 'sharpness'?" in messages["mapping[0].source"][1]
     assert "Did you mean 'sound.drone.level'?" in messages["mapping[0].target"][1]
     assert messages["mapping[2].target"][0] == 7 and "already driven by mapping [1]" in messages["mapping[2].target"][1]
-    assert "'cubic' is not allowed" in messages["mapping.2.curve"][1]
+    assert "'cubic' is not allowed" in messages["mapping[2].curve"][1]
 
 
 TARGETS = mapping_targets()
@@ -193,7 +193,7 @@ def test_every_targets_output_range_is_checked_against_its_own(target):
 
 def test_a_wrongly_typed_output_is_left_to_the_schema():
     errors = errors_of('[[mapping]]\nsource = "rms"\ntarget = "sound.drone.level"\noutput_max = "loud"\n')
-    assert [e.key for e in errors] == ["mapping.0.output_max"]
+    assert [e.key for e in errors] == ["mapping[0].output_max"]
 
 
 def test_the_embedded_default_mapping_keeps_inside_every_targets_range():
@@ -213,8 +213,8 @@ def test_projector_mistakes_name_the_scene_meant_and_the_crop_allowed(tmp_path):
     messages = {e.key: (e.line, e.message) for e in errors}
     assert messages["video.projector[0].scene"][0] == 1
     assert "Did you mean 'samples'?" in messages["video.projector[0].scene"][1]
-    assert "must lie inside [0, 1]" in messages["video.projector.1.crop"][1]
-    assert "video.projector.1.rotation_degrees" in messages
+    assert "must lie inside [0, 1]" in messages["video.projector[1].crop"][1]
+    assert "video.projector[1].rotation_degrees" in messages
     assert "Did you mean 'visual.samples.tear'?" in messages["mapping[0].target"][1]
     # An artist's own shader folder: its scenes are the ones allowed; a missing folder says so.
     (tmp_path / "mine").mkdir()

@@ -295,8 +295,8 @@ def _line_in_array_entry(text: str, name: str, index: int, key: str) -> int | No
 
 def _explain(err: ErrorDetails, text: str, file: str) -> ConfigError:
     loc = tuple(str(p) for p in err["loc"])
-    key = ".".join(loc)
-    line = line_of_key(text, loc)
+    key = "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in loc).lstrip(".")
+    line = _line_of_location(text, loc)
     kind = err["type"]
     field = _field_at(loc)
     if kind == "extra_forbidden":
@@ -315,7 +315,8 @@ def _explain(err: ErrorDetails, text: str, file: str) -> ConfigError:
     if kind == "string_pattern_mismatch" and field is not None:  # the description shows the form
         return ConfigError(file, key, f"{given!r} is not of the form {field.description}", line)
     if kind == "value_error":  # a validator's own explanation (e.g. a projector's crop)
-        return ConfigError(file, key, f"{err['msg'].removeprefix('Value error, ')} (got {given!r}).", line)
+        shown = repr(given) if len(repr(given)) <= 80 else repr(given)[:77] + "..."
+        return ConfigError(file, key, f"{err['msg'].removeprefix('Value error, ')} (got {shown}).", line)
     expected = _type_name(field)
     message = f"expected {expected}, got {type(given).__name__} {given!r}"
     if field is not None and _range(field) != "any value":
@@ -323,8 +324,17 @@ def _explain(err: ErrorDetails, text: str, file: str) -> ConfigError:
     return ConfigError(file, key, message + ".", line)
 
 
+def _line_of_location(text: str, loc: tuple[str, ...]) -> int | None:
+    """The line of a key: a table's key, or one inside an array table ([[mapping]], [[video.projector]])."""
+    index = next((k for k, part in enumerate(loc) if part.isdigit()), None)
+    if index is None or index == 0:
+        return line_of_key(text, loc)
+    key = loc[index + 1] if index + 1 < len(loc) else ""
+    return _line_in_array_entry(text, ".".join(loc[:index]), int(loc[index]), key)
+
+
 def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
-    """The schema model that owns the last key of `loc` (walking dict-valued tables such as runs)."""
+    """The schema model that owns the last key of `loc` (walking dict-valued tables such as runs, and arrays)."""
     model: Any = InstallationConfig
     parts = list(loc[:-1])
     while parts and model is not None:
@@ -339,6 +349,9 @@ def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
                 return None
             parts.pop(0)  # the preset's own name
             annotation = args[1]
+        elif getattr(annotation, "__origin__", None) is list and parts and parts[0].isdigit():
+            parts.pop(0)  # the entry's index in an array of tables
+            annotation = args[0]
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return model
 
@@ -354,6 +367,8 @@ def _siblings(loc: tuple[str, ...]) -> list[str]:
 
 
 def _range(field) -> str:
+    if field is None:
+        return "any value"
     low = high = None
     for meta in field.metadata:
         low = getattr(meta, "ge", low) if getattr(meta, "ge", None) is not None else low

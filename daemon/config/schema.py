@@ -262,6 +262,20 @@ class Cycle(Section):
     gap_seconds: float = _float(0.0, 0.0, 3600.0, "Silence and black between runs.")
     crossfade_seconds: float = _float(8.0, 0.0, 600.0, "With no gap: one run glides into the next over this long.")
 
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        negative = [name for name, weight in weights.items() if not weight >= 0]
+        if negative:
+            raise ValueError(f"weights must be 0 or more (0 = never drawn); negative: {', '.join(negative)}")
+        return weights
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Cycle:
+        if self.order == "shuffle" and not any(self.weights.get(name, 1.0) > 0 for name in self.presets):
+            raise ValueError("every preset of the cycle has weight 0: nothing could ever be drawn; give one a weight")
+        return self
+
 
 HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 
@@ -285,6 +299,16 @@ class Hours(Section):
     closed_dates: list[str] = Field(default_factory=list, description='Whole days closed: "YYYY-MM-DD".')
     fade_in_seconds: float = _float(30.0, 0.0, 3600.0, "After opening, sound and image rise this slowly.")
     fade_out_seconds: float = _float(30.0, 0.0, 3600.0, "Before closing, they fall this slowly.")
+
+    @field_validator("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    @classmethod
+    def _opens_before_it_closes(cls, text: str) -> str:
+        if text and text.split("-")[1] != "24:00" and text.split("-")[1] <= text.split("-")[0]:
+            raise ValueError(
+                f"{text!r} closes before it opens; opening hours run within one day: for a night, write "
+                '"18:00-24:00" on that day and "00:00-02:00" on the next'
+            )
+        return text
 
     @field_validator("closed_dates")
     @classmethod
