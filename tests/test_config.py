@@ -253,3 +253,17 @@ def test_osc_targets_and_prefix_say_the_form_expected():
 def test_opening_hours_in_the_wrong_form_show_the_right_one():
     [error] = errors_of('[hours]\nmonday = "9-17"\n')
     assert error.key == "hours.monday" and '"HH:MM-HH:MM"' in error.message and "'9-17'" in error.message
+
+
+def test_a_relative_mnist_path_in_the_environment_means_the_working_directory(tmp_path, monkeypatch):
+    from daemon.config.loader import MNIST_ENV
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    config = elsewhere / "x.toml"
+    config.write_text('[data]\nmnist_path = "var/mnist"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(MNIST_ENV, "shared/data/mnist")
+    assert load(config).mnist_path == tmp_path / "shared" / "data" / "mnist"  # as the shell user meant it
+    monkeypatch.delenv(MNIST_ENV)
+    assert load(config).mnist_path == elsewhere / "var" / "mnist"  # the file's own paths: its folder

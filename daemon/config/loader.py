@@ -39,8 +39,10 @@ class LoadedConfig:
 
     @property
     def mnist_path(self) -> Path:
-        # The environment wins so a machine without the data can point at a copy elsewhere.
-        return self.path(os.environ.get(MNIST_ENV) or self.config.data.mnist_path)
+        # The environment wins so a machine without the data can point at a copy elsewhere; a relative
+        # path there is a shell user's, so it means the working directory, not the config's folder.
+        given = os.environ.get(MNIST_ENV)
+        return Path(given).expanduser().resolve() if given else self.path(self.config.data.mnist_path)
 
     @property
     def recordings_path(self) -> Path:
