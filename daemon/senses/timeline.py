@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from daemon.messages import Fade, Message
 from daemon.metrics import MetricFrame
+from daemon.senses.sense import Sense, deliver
 
 __all__ = ["TAIL_SECONDS", "Timeline"]
 
@@ -14,7 +15,7 @@ TAIL_SECONDS = 1.0  # after the fade-out, a little of the idle state
 
 
 class Timeline:
-    """`walk(step_seconds)` yields, for each audio block or video frame, the messages due at its start.
+    """`play(sense, step_seconds)` delivers, for each audio block or video frame, the messages due at its start.
 
     Frames are due at their recorded `elapsed_seconds`; the render lasts `seconds`, or by default
     the run, its fade-out and TAIL_SECONDS.
@@ -29,7 +30,18 @@ class Timeline:
         self.end_seconds = frames[-1].elapsed_seconds
         self.total_seconds = seconds if seconds is not None else self.end_seconds + fade_out_seconds + TAIL_SECONDS
 
-    def walk(self, step_seconds: float) -> Iterator[tuple[int, int, list[Message]]]:
+    def play(self, sense: Sense, step_seconds: float) -> Iterator[tuple[int, int]]:
+        """Drive `sense` step by step (the messages due, then `tick(step_seconds)`); yield (steps done, in all).
+
+        The caller takes the step's output after each yield: an audio block, a drawn frame.
+        """
+        for index, steps, messages in self._walk(step_seconds):
+            for message in messages:
+                deliver(sense, message)
+            sense.tick(step_seconds)
+            yield index + 1, steps
+
+    def _walk(self, step_seconds: float) -> Iterator[tuple[int, int, list[Message]]]:
         """(step index, steps in all, messages due) from 0 to the end of the render."""
         steps = math.ceil(self.total_seconds / step_seconds)
         due: list[Message] = [Fade(1.0, self.fade_in_seconds)]

@@ -9,7 +9,6 @@ import soundfile
 
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
-from daemon.senses import deliver
 from daemon.senses.timeline import Timeline
 from daemon.sound.conductor import Conductor
 from daemon.sound.downmix import downmix_matrix
@@ -37,11 +36,8 @@ def render_blocks(
     try:
         engine = SoundEngine(audio, loaded.config.space, channels, audio.sample_rate_hz, loaded.base_dir)
         conductor = Conductor(engine, loaded.config.mapping, audio)
-        for index, blocks, messages in timeline.walk(server.block_seconds):
-            for message in messages:
-                deliver(conductor, message)
-            conductor.tick(server.block_seconds)
-            yield index + 1, blocks, server.block()
+        for done, blocks in timeline.play(conductor, server.block_seconds):
+            yield done, blocks, server.block()
     finally:
         server.close()
 

@@ -10,7 +10,6 @@ from PIL import Image
 
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
-from daemon.senses import deliver
 from daemon.senses.timeline import Timeline
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
@@ -40,11 +39,8 @@ def render_frames(
     director = VisualDirector(loaded.config.mapping, video)
     canvas = HeadlessCanvas(loaded.shaders_path, width, height)
     try:
-        for index, total, messages in timeline.walk(1.0 / fps):
-            for message in messages:
-                deliver(director, message)
-            director.tick(1.0 / fps)
-            yield index + 1, total, np.concatenate([canvas.draw(scene, director) for scene in scenes], axis=1)
+        for done, total in timeline.play(director, 1.0 / fps):
+            yield done, total, np.concatenate([canvas.draw(scene, director) for scene in scenes], axis=1)
     finally:
         canvas.release()
 
