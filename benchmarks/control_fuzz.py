@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daemon.config import load
-from daemon.testing import JackRecorder, RunningDaemon, config_for, jack_dummy_server, xvfb_server
+from daemon.testing import config_for, gallery
 from daemon.testing.control_fuzz import FuzzRequest, fuzz_requests, send_request
 from tests.test_supervision import CHANNELS, SHORT_CYCLE
 
@@ -43,38 +43,32 @@ def main() -> None:
             installed.classifier_path,
             SHORT_CYCLE + f'[control]\nsocket_path = "{socket_path}"\n',
         )
-        with jack_dummy_server(CHANNELS) as jack_env, xvfb_server(320, 180) as x_env:
-            recorder = JackRecorder(jack_env["JACK_DEFAULT_SERVER"], CHANNELS)
-            daemon = RunningDaemon(loaded.source, {**jack_env, **x_env})
-            try:
-                daemon.wait_for(lambda e: e["event"] == "run_started", 300, "a run")
-                recorder.connect_from("PortAudio")
-                starts = sum(e["event"] == "child_started" for e in daemon.events)
-                levels: list[float] = []
-                done = threading.Event()
+        with gallery(loaded.source, CHANNELS) as (daemon, recorder):
+            daemon.wait_for(lambda e: e["event"] == "run_started", 300, "a run")
+            recorder.connect_from("PortAudio")
+            starts = sum(e["event"] == "child_started" for e in daemon.events)
+            levels: list[float] = []
+            done = threading.Event()
 
-                def capture() -> None:
-                    while not done.is_set():
-                        levels.append(float(np.sqrt((recorder.record(1.0) ** 2).mean())))
+            def capture() -> None:
+                while not done.is_set():
+                    levels.append(float(np.sqrt((recorder.record(1.0) ** 2).mean())))
 
-                def timed(request: FuzzRequest) -> tuple[FuzzRequest, bytes, float]:
-                    started = time.monotonic()
-                    reply = send_request(socket_path, request)
-                    return request, reply, time.monotonic() - started
-
-                listener = threading.Thread(target=capture)
-                listener.start()
+            def timed(request: FuzzRequest) -> tuple[FuzzRequest, bytes, float]:
                 started = time.monotonic()
-                with ThreadPoolExecutor(8) as pool:
-                    results = list(pool.map(timed, fuzz_requests(args.seed, args.requests)))
-                seconds = time.monotonic() - started
-                done.set()
-                listener.join()
-                restarts = sum(e["event"] == "child_started" for e in daemon.events) - starts
-                alive = daemon.process.poll() is None
-            finally:
-                code = daemon.stop()
-                recorder.close()
+                reply = send_request(socket_path, request)
+                return request, reply, time.monotonic() - started
+
+            listener = threading.Thread(target=capture)
+            listener.start()
+            started = time.monotonic()
+            with ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(timed, fuzz_requests(args.seed, args.requests)))
+            seconds = time.monotonic() - started
+            done.set()
+            listener.join()
+            restarts = sum(e["event"] == "child_started" for e in daemon.events) - starts
+            alive = daemon.process.poll() is None
     answers: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for request, reply, _ in results:
         outcome = "no reply" if not reply else ("done" if json.loads(reply)["ok"] else "refused")
@@ -85,7 +79,7 @@ def main() -> None:
     )
     for kind, counts in sorted(answers.items()):
         print(f"  {kind:10s} " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
-    print(f"daemon alive throughout: {alive}, exit code {code}; child restarts during the fuzz: {restarts}")
+    print(f"daemon alive throughout: {alive}, exit code {daemon.exit_code}; child restarts during the fuzz: {restarts}")
     print(f"speakers: {len(levels)} seconds captured, quietest second RMS {min(levels):.2e}")
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daemon.testing import JackRecorder, RunningDaemon, config_for, jack_dummy_server, xvfb_server
+from daemon.testing import RunningDaemon, config_for, jack_dummy_server, xvfb_server
+from daemon.testing import gallery as playing_gallery
 
 CHANNELS = 8
 SHORT_CYCLE = (
@@ -30,16 +31,10 @@ SHORT_CYCLE = (
 def gallery(tmp_path, mnist_root, classifier_file):
     """JACK (8 speakers) and an X screen, as the gallery PC has them, and a running daemon."""
     loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE)
-    with jack_dummy_server(CHANNELS) as jack_env, xvfb_server(320, 180) as x_env:
-        recorder = JackRecorder(jack_env["JACK_DEFAULT_SERVER"], CHANNELS)
-        daemon = RunningDaemon(loaded.source, {**jack_env, **x_env})
-        try:
-            daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
-            yield daemon, recorder
-        finally:
-            code = daemon.stop()
-            recorder.close()
-        assert code == 0, daemon.stderr[-20:]
+    with playing_gallery(loaded.source, CHANNELS) as (daemon, recorder):
+        daemon.wait_for(lambda e: e["event"] == "installation_ready", 120, "installation_ready")
+        yield daemon, recorder
+    assert daemon.exit_code == 0, daemon.stderr[-20:]
 
 
 def image_brightness(daemon) -> float:

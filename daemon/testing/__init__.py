@@ -10,6 +10,7 @@ __all__ = [
     "close_window",
     "config_for",
     "feed",
+    "gallery",
     "jack_dummy_server",
     "render_audio",
     "set_monitor",
@@ -34,6 +35,7 @@ _HOMES = {
     "close_window": "windows",
     "RunningDaemon": "daemon_process",
     "feed": "senses",
+    "gallery": "gallery",
 }
 
 

@@ -34,6 +34,7 @@ class RunningDaemon:
             text=True,
         )
         self.events: list[dict] = []
+        self.exit_code: int | None = None  # once stopped
         self.stderr: list[str] = []
         stdout, stderr = self.process.stdout, self.process.stderr
         assert stdout is not None and stderr is not None  # both PIPE
@@ -75,4 +76,5 @@ class RunningDaemon:
     def stop(self) -> int:
         """SIGTERM, then its exit code (killed after 60 s: -9). $TWOS_AND_SEVENS_TEST_EVENTS gets the events."""
         Path(os.environ.get("TWOS_AND_SEVENS_TEST_EVENTS", "/dev/null")).write_text(json.dumps(self.events))
-        return stop_process(self.process, STOP_GRACE_SECONDS)
+        self.exit_code = stop_process(self.process, STOP_GRACE_SECONDS)
+        return self.exit_code
