@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from daemon.config import load
 from daemon.messages import encode
 from daemon.recording.reader import Recording, list_recordings
-from daemon.supervision.children import OUTBOX_FRAMES, Child
+from daemon.supervision.children import Child
 from daemon.supervision.link import Link, link_pair
 from daemon.supervision.supervisor import Supervisor
 from daemon.testing import config_for
@@ -72,7 +72,7 @@ def attach(child: Child) -> subprocess.Popen:
     """Give a Child a real link and send loop, as Child.start does, with a reader process at the other end."""
     link, fd = link_pair()
     child.link, child.state, child.last_heartbeat = link, "playing", time.monotonic()
-    child.outbox = queue.Queue(OUTBOX_FRAMES)
+    child.outbox = queue.Queue()  # unbounded, as the baseline's: a frame dropped would be work not done
     threading.Thread(target=Child._send_loop, args=(link, child.outbox), daemon=True).start()
     reader = spawn(READER, fd)
     os.close(fd)
@@ -111,7 +111,7 @@ def route_before(frames: list, scratch: Path) -> float:
     readers, senders = [], []
     for _ in range(2):
         link, fd = link_pair()
-        outbox: queue.Queue = queue.Queue(OUTBOX_FRAMES)
+        outbox: queue.Queue = queue.Queue()
 
         def send_loop(link: Link = link, outbox: queue.Queue = outbox) -> None:
             while (message := outbox.get()) is not None:
