@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,14 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import jack as jack_module
 import numpy as np
 import pytest
 
 from daemon.recording.reader import list_recordings
+from daemon.sound.devices import DeviceMissing, JackPatchbay
 from daemon.testing import JackRecorder, config_for, jack_dummy_server
 from tests.conftest import REPO, run_cli
 
 CHANNELS = 8
+PLAYBACK = [f"system:playback_{k + 1}" for k in range(CHANNELS)]
 
 
 @pytest.fixture
@@ -51,19 +55,27 @@ def stop(child: subprocess.Popen) -> tuple[str, str]:
             child.kill()
 
 
-def play_on_every_port(run, config: str, client: str, env: dict, recorder) -> str:
-    """`play` a recorded run, capture 4 s of `client`'s ports: every port sounds, none above the ceiling."""
+def play_on_every_port(run, config: str, env: dict, recorder) -> tuple[str, list[list[str]]]:
+    """`play` a recorded run, capture 4 s of what reaches system:playback_1…8 (not what a client
+    offers: issue 11): every port sounds, the channels differ, none above the ceiling.
+
+    Returns the log and, for each playback port, the ports feeding it.
+    """
     child = start(["play", str(run.folder), "--config", config], env)
     try:
-        recorder.connect_from(client)
+        feeders = recorder.connect_to_playback(PLAYBACK)
         captured = recorder.record(4.0)
     finally:
         out, err = stop(child)
     assert child.returncode == 0, err
-    rms = np.sqrt((captured[len(captured) // 2 :] ** 2).mean(axis=0))
+    tail = captured[len(captured) // 2 :]
+    rms = np.sqrt((tail**2).mean(axis=0))
     assert (rms > 1e-3).all(), rms
+    for i in range(CHANNELS):  # a ring of speakers, not one signal copied eight times
+        for j in range(i):
+            assert np.abs(tail[:, i] - tail[:, j]).max() > 1e-4, (i, j)
     assert np.abs(captured).max() <= 10 ** (run.loaded.config.audio.ceiling_dbfs / 20) + 1e-6
-    return out
+    return out, feeders
 
 
 def test_devices_lists_jack_with_its_channels(jack):
@@ -76,8 +88,9 @@ def test_devices_lists_jack_with_its_channels(jack):
 def test_a_recording_plays_on_every_jack_channel(jack, short_runs):
     env, recorder = jack
     run = short_runs["healthy"]
-    out = play_on_every_port(run, run.loaded.source, "PortAudio", env, recorder)
+    out, feeders = play_on_every_port(run, run.loaded.source, env, recorder)
     assert '"sound_started"' in out
+    assert all(len(fed) == 1 and fed[0].startswith("PortAudio") for fed in feeders), feeders
 
 
 def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
@@ -138,13 +151,80 @@ def test_run_plays_training_into_jack_and_without_a_device_keeps_training(jack, 
     assert '"sound_unavailable"' in out and '"run_ended"' in out
 
 
-def test_the_jack_route_plays_every_channel_through_pyos_own_client(jack, short_runs, tmp_path):
+def jack_config(run, tmp_path, extra: str = "") -> str:
+    config = tmp_path / "installation.toml"
+    config.write_text(Path(run.loaded.source).read_text() + f'\n[audio]\nroute = "jack"\n{extra}')
+    return str(config)
+
+
+def sound_started(out: str) -> dict:
+    return next(json.loads(line) for line in out.splitlines() if '"sound_started"' in line)
+
+
+def test_the_jack_route_plays_every_channel_into_the_playback_ports(jack, short_runs, tmp_path):
     env, recorder = jack
     run = short_runs["collapsed"]
-    config = tmp_path / "installation.toml"
-    config.write_text(Path(run.loaded.source).read_text() + '\n[audio]\nroute = "jack"\n')
-    out = play_on_every_port(run, str(config), "twos-and-sevens", env, recorder)
-    assert '"route": "jack"' in out and "system:playback_8" in out  # wired to the speakers as well
+    out, feeders = play_on_every_port(run, jack_config(run, tmp_path), env, recorder)
+    assert feeders == [[f"twos-and-sevens:output_{k + 1}"] for k in range(CHANNELS)]  # pyo's client, port k to k
+    started = sound_started(out)
+    assert started["route"] == "jack" and started["device"] == PLAYBACK  # the ports it did connect
+    assert "auto-connect" not in out  # pyo's own auto-connect is off (it failed silently: issue 11)
+
+
+def test_the_jack_route_on_6_channels_wires_6_of_the_8_ports(jack, short_runs, tmp_path):
+    env, recorder = jack
+    run = short_runs["random"]
+    child = start(["play", str(run.folder), "--config", jack_config(run, tmp_path, "channels = 6\n")], env)
+    try:
+        feeders = recorder.connect_to_playback(PLAYBACK[:6])
+        unfed = [
+            [p.name for p in recorder.client.get_all_connections(recorder.client.get_port_by_name(port))]
+            for port in PLAYBACK[6:]
+        ]
+        captured = recorder.record(2.0)
+    finally:
+        out, err = stop(child)
+    assert child.returncode == 0, err
+    assert feeders == [[f"twos-and-sevens:output_{k + 1}"] for k in range(6)] and unfed == [[], []]
+    assert (np.sqrt((captured[len(captured) // 2 :, :6] ** 2).mean(axis=0)) > 1e-4).all()
+    assert sound_started(out)["device"] == PLAYBACK[:6]
+
+
+def test_a_jack_wiring_failure_is_a_missing_device_not_silence(jack, short_runs, tmp_path):
+    env, _ = jack
+    run = short_runs["random"]
+    # Another client already holds the name: JACK renames pyo's, and twos-and-sevens:output_k do not exist.
+    squatter = jack_module.Client("twos-and-sevens", servername=env["JACK_DEFAULT_SERVER"], no_start_server=True)
+    try:
+        result = run_cli("play", str(run.folder), "--config", jack_config(run, tmp_path), env=env)
+    finally:
+        squatter.close()
+    assert result.returncode == 3, result.stderr
+    assert "could not wire the JACK ports: twos-and-sevens:output_1 -> system:playback_1" in result.stderr
+    assert "Fix:" in result.stderr and "Traceback" not in result.stderr
+    assert '"sound_started"' not in result.stdout
+
+
+def test_the_patchbay_refuses_a_port_that_is_not_there_and_counts_xruns(jack, monkeypatch):
+    env, _ = jack
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", env["JACK_DEFAULT_SERVER"])
+    patchbay = JackPatchbay()
+    try:
+        source = "tas-recorder:in_1"  # an input: it can feed nothing
+        with pytest.raises(DeviceMissing, match="could not wire the JACK ports: tas-recorder:in_1 -> nowhere:1"):
+            patchbay.wire([source], ["nowhere:1"])
+        # A client that overruns its period makes the server xrun; every client hears of it.
+        hog = jack_module.Client("tas-hog", servername=env["JACK_DEFAULT_SERVER"], no_start_server=True)
+        hog.set_process_callback(lambda frames: time.sleep(0.05))
+        hog.activate()
+        deadline = time.monotonic() + 10
+        while patchbay.xruns < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hog.deactivate()
+        hog.close()
+        assert patchbay.xruns >= 2
+    finally:
+        patchbay.close()
 
 
 def test_the_jack_route_names_the_ports_when_too_few_match(jack, short_runs, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 
 from daemon.config.schema import Audio
 from daemon.logs import get_logger
-from daemon.sound.devices import DeviceMissing, find_jack_ports, find_output_device
+from daemon.sound.devices import DeviceMissing, JackPatchbay, find_output_device
 from daemon.sound.downmix import downmix_matrix
 from daemon.sound.server import ManualServer, pyo
 
@@ -65,28 +65,22 @@ class SounddeviceOutput:
 
 
 class JackOutput:
-    """pyo's JACK backend, its outputs wired to the configured playback ports (no PortAudio in between)."""
+    """pyo's JACK backend, its outputs wired to the configured playback ports (no PortAudio in between).
+
+    pyo's own auto-connect is off: a JackPatchbay wires output k to playback port k once pyo is
+    running, checks every connection in the graph (DeviceMissing otherwise), and counts xruns.
+    """
 
     def __init__(self, audio: Audio, channels: int):
         os.environ["JACK_NO_START_SERVER"] = "1"  # never spawn a stray jackd: a missing server is an error
-        self.device = find_jack_ports(audio.device, channels)
-        self.server = pyo.Server(
-            sr=audio.sample_rate_hz,
-            nchnls=channels,
-            buffersize=audio.block_frames,
-            duplex=0,
-            audio="jack",
-            jackname=JACK_CLIENT_NAME,
-        )
-        self.server.setVerbosity(1)
-        self.server.setJackAuto(False, False)
-        self.server.setJackAutoConnectOutputPorts(self.device)
-        self.server.boot()
-        if not self.server.getIsBooted():
-            raise DeviceMissing(
-                'pyo could not open a JACK client. Fix: start the JACK server, or set [audio] route = "sounddevice".'
-            )
-        self.server.setGlobalSeed(audio.seed)
+        self.patchbay = JackPatchbay()
+        try:
+            self.playback_ports = self.patchbay.playback_ports(audio.device, channels)
+            self.server = self._boot(audio, channels)
+        except BaseException:
+            self.patchbay.close()
+            raise
+        self.device: list[str] = []  # the playback ports actually connected, once started
         self.sample_rate_hz = int(self.server.getSamplingRate())
         if self.sample_rate_hz != audio.sample_rate_hz:
             get_logger("sound").warning(
@@ -95,7 +89,31 @@ class JackOutput:
                 jack=self.sample_rate_hz,
                 fix="set [audio] sample_rate_hz to JACK's rate",
             )
-        self.underflows = 0  # JACK counts its own xruns; pyo does not report them
+
+    @staticmethod
+    def _boot(audio: Audio, channels: int):
+        server = pyo.Server(
+            sr=audio.sample_rate_hz,
+            nchnls=channels,
+            buffersize=audio.block_frames,
+            duplex=0,
+            audio="jack",
+            jackname=JACK_CLIENT_NAME,
+        )
+        server.setVerbosity(1)
+        server.setJackAuto(False, False)  # wired by the patchbay, where the result can be checked
+        server.boot()
+        if not server.getIsBooted():
+            raise DeviceMissing(
+                'pyo could not open a JACK client. Fix: start the JACK server, or set [audio] route = "sounddevice".'
+            )
+        server.setGlobalSeed(audio.seed)
+        return server
+
+    @property
+    def underflows(self) -> int:
+        """JACK's xruns since the output opened (any client's: the speakers heard every one)."""
+        return self.patchbay.xruns
 
     def progress(self) -> str:
         """pyo's stream clock: it stops moving when JACK stops calling (server gone)."""
@@ -103,10 +121,17 @@ class JackOutput:
 
     def start(self) -> None:
         self.server.start()
+        outputs = [f"{JACK_CLIENT_NAME}:output_{k + 1}" for k in range(len(self.playback_ports))]
+        try:
+            self.device = self.patchbay.wire(outputs, self.playback_ports)
+        except BaseException:
+            self.close()  # never leave a client playing into nothing
+            raise
 
     def close(self) -> None:
         self.server.stop()
         self.server.shutdown()
+        self.patchbay.close()
 
 
 def open_output(audio: Audio, channels: int, preview: bool = False) -> SounddeviceOutput | JackOutput:

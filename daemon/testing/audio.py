@@ -61,7 +61,9 @@ class JackRecorder:
         """
         deadline = time.monotonic() + timeout_seconds
         while True:
-            feeders = [[p.name for p in self.client.get_all_connections(port)] for port in ports]
+            feeders = [
+                [p.name for p in self.client.get_all_connections(self.client.get_port_by_name(port))] for port in ports
+            ]
             if all(feeders):
                 break
             if time.monotonic() > deadline:
