@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -159,5 +160,8 @@ class JackPatchbay:
             return []
 
     def close(self) -> None:
-        self.client.deactivate()
+        import jack
+
+        with contextlib.suppress(jack.JackError):  # the server went first (NOTES): closing still frees ours
+            self.client.deactivate()
         self.client.close()
