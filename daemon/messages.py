@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 __all__ = [
+    "COMMANDS",
     "MESSAGES",
     "BadMessage",
     "ControlReply",

@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.messages import COMMANDS
+
 __all__ = ["FuzzRequest", "fuzz_requests", "send_request"]
 
 # The commands a fuzzer may send valid: what a technician does by hand. restart-child and reload are
 # left out as valid commands only (they interrupt a child on purpose); they are sent malformed.
-GENTLE = ("status", "override", "skip", "pause", "resume")
-EVERY = (*GENTLE, "reload", "restart-child")
+INTERRUPTING = ("reload", "restart-child")
+GENTLE = tuple(command for command in COMMANDS if command not in INTERRUPTING)
+EVERY = COMMANDS
+WITH_A_PRESET = ("override",)
 FIELDS = ("command", "preset", "minutes", "role")
 
 
@@ -65,14 +69,14 @@ def _any_json(draw: random.Random, depth: int = 0) -> object:
 def _request_object(draw: random.Random) -> dict:
     """A request that is valid, or wrong in one or more fields (types, values, unknown fields)."""
     body: dict = {"command": draw.choice(GENTLE if draw.random() < 0.5 else EVERY)}
-    if body["command"] == "override" or draw.random() < 0.3:
+    if body["command"] in WITH_A_PRESET or draw.random() < 0.3:
         body.update(preset=draw.choice(["healthy", "random", "helthy"]), minutes=draw.choice([0.2, 1, 5.0]))
     for field in FIELDS:
         if draw.random() < 0.25:
             body[field] = _any_json(draw)
     if draw.random() < 0.1:
         body[draw.choice(["extra", "Command", "preset "])] = _any_json(draw)
-    if body["command"] in ("reload", "restart-child") and not any(k not in FIELDS for k in body):
+    if body["command"] in INTERRUPTING and not any(k not in FIELDS for k in body):
         body["unexpected"] = True  # sent malformed only: a valid one would interrupt a child on purpose
     return body
 
