@@ -6,6 +6,7 @@ import ast
 import json
 import math
 import pickle
+import random
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,28 @@ def test_a_frame_splits_into_small_streams_and_the_pictures():
 def test_garbage_on_a_link_is_a_bad_message(raw):
     with pytest.raises(BadMessage):
         decode(raw)
+
+
+def _link_garbage(count: int) -> list[bytes]:
+    """What a broken or hostile child might put on a link: random bytes, and real messages under the wrong class."""
+    draw = random.Random(5)
+    found = [bytes(draw.randrange(256) for _ in range(draw.randrange(0, 200))) for _ in range(count)]
+    found += [
+        bytes([draw.randrange(256)]) + pickle.dumps(draw.choice([None, 1.5, "x", [1], {"a": 2}, Fade(1.0, 2.0)]))
+        for _ in range(count)
+    ]
+    encoded = [encode(Play("healthy", 1.0)), encode(a_frame().split()[0]), encode(RunEnded("r", "stopped"))]
+    found += [raw[: draw.randrange(1, len(raw))] for raw in draw.choices(encoded, k=count)]  # cut short
+    return found
+
+
+@pytest.mark.parametrize("raw", _link_garbage(300), ids=lambda raw: raw[:8].hex() or "empty")
+def test_whatever_a_child_sends_is_a_message_of_its_class_or_a_bad_message(raw):
+    try:
+        message = decode(raw)
+    except BadMessage:
+        return
+    assert raw and isinstance(message, MESSAGES[raw[0]])  # only a whole message of the class its byte names
 
 
 VALUES = [None, True, 0, -1, 1.5, math.inf, "", "healthy", "x" * 200, [], ["healthy"], {}, {"a": 1}]

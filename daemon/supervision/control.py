@@ -22,7 +22,7 @@ from pathlib import Path
 from daemon.logs import get_logger
 from daemon.messages import ControlReply, ControlRequest, parse_request
 
-__all__ = ["MAX_REQUEST_BYTES", "ControlServer", "ask"]
+__all__ = ["MAX_REQUEST_BYTES", "ControlServer", "ask", "read_reply"]
 
 MAX_REQUEST_BYTES = 4096
 ANSWER_TIMEOUT_SECONDS = 5.0
@@ -125,10 +125,16 @@ def ask(path: Path, request: dict, timeout: float = 10.0) -> dict:
         sock.settimeout(timeout)
         sock.connect(str(path))
         sock.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_reply(sock)
     return json.loads(data or b'{"ok": false, "error": "no reply"}')
+
+
+def read_reply(sock: socket.socket) -> bytes:
+    """The daemon's one reply line, or what came before it closed (b"" for nothing)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.messages import COMMANDS
+from daemon.supervision.control import read_reply
 
 __all__ = ["FuzzRequest", "fuzz_requests", "send_request"]
 
@@ -121,10 +122,4 @@ def send_request(path: Path, request: FuzzRequest, timeout_seconds: float = 30.0
                 sock.shutdown(socket.SHUT_WR)  # a client that stops halfway and says so
         except OSError:
             pass  # the daemon refused to read more (oversized): its reply still waits to be read
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-        return reply
+        return read_reply(sock)
