@@ -19,6 +19,7 @@ __all__ = ["main"]
 
 EXIT_CONFIG = 2
 EXIT_DATA = 3
+EXIT_USAGE = 2  # a bad option value, as argparse exits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,24 +278,37 @@ def _control(args) -> int:
 
 
 def _schedule(args) -> int:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from daemon.schedule.plan import Plan
 
     config = _load(args).config
-    start = datetime.fromisoformat(args.start) if args.start else datetime.now().replace(microsecond=0)
-    slots = Plan(config.cycle, config.hours, config.runs).upcoming(start, args.hours)
+    plan = Plan(config.cycle, config.hours, config.runs)
+    try:
+        start = plan.instant(datetime.fromisoformat(args.start)) if args.start else datetime.now(UTC)
+    except ValueError:
+        raise CommandFailed(
+            EXIT_USAGE,
+            f"--from {args.start!r} is not a time: write YYYY-MM-DDTHH:MM on the gallery's clock ({plan.zone})",
+        ) from None
+    slots = plan.upcoming(start.replace(microsecond=0), args.hours)
+    print(f"times on the gallery's clock: {plan.zone} ([hours] timezone)")
     if not slots:
         print(f"closed for the next {args.hours:g} hours ([hours] and closed_dates)")
+
+    def shown(moment: datetime, day: bool = True) -> str:
+        local = plan.local(moment)
+        return f"{local:%Y-%m-%d %H:%M:%S %Z}" if day else f"{local:%H:%M:%S %Z}"
+
     for slot, following in zip(slots, [*slots[1:], None], strict=False):
         notes = ("opens: fades in" if slot.first else "") + (" closes: fades out" if slot.last else "")
         print(
-            f"{slot.start:%Y-%m-%d %H:%M:%S}–{slot.end:%H:%M:%S}  {slot.preset:12s} "
+            f"{shown(slot.start)}–{shown(slot.end, day=False)}  {slot.preset:12s} "
             f"({slot.seconds / 60:.1f} min) {notes}".rstrip()
         )
         if slot.last:
-            reopening = f"until {following.start:%Y-%m-%d %H:%M}" if following else "beyond this window"
-            print(f"{slot.end:%Y-%m-%d %H:%M:%S}  closed {reopening}")
+            reopening = f"until {shown(following.start)}" if following else "beyond this window"
+            print(f"{shown(slot.end)}  closed {reopening}")
     return 0
 
 

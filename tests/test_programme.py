@@ -6,7 +6,7 @@ and real senses would receive (the same messages tests/test_supervision.py sends
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from daemon.config import parse
 from daemon.config.loader import LoadedConfig
@@ -21,8 +21,8 @@ OPEN_10_TO_18 = "".join(
 NO_CROSSFADE = "[cycle]\ncrossfade_seconds = 0.0\n"  # each run fades out, the next fades in
 
 
-def programme(tmp_path, toml: str = "", runs: int | None = None):
-    loaded = LoadedConfig(parse("[hours]\n" + OPEN_10_TO_18 + toml), "test", tmp_path)
+def programme(tmp_path, toml: str = "", runs: int | None = None, hours: str = OPEN_10_TO_18):
+    loaded = LoadedConfig(parse("[hours]\n" + hours + toml), "test", tmp_path)
     trainer, senses = [], []
     made = Programme(loaded, trainer.append, senses.append, tmp_path / "state.json", runs)
     made.on_idle()
@@ -36,7 +36,7 @@ def test_the_plan_plays_within_hours_and_is_dark_outside(tmp_path):
     opening = datetime(2026, 11, 25, 10, 0, 1)
     prog.tick(opening)
     slot = prog.plan.at(opening)
-    assert trainer == [Play(slot.preset, (slot.end - opening).total_seconds())]
+    assert trainer == [Play(slot.preset, (slot.end - prog.plan.instant(opening)).total_seconds())]
     assert senses == [Fade(1.0, 30.0)]  # the first run of the day rises with [hours] fade_in_seconds
     prog.tick(slot.end - timedelta(seconds=4))
     assert senses[-1] == Fade(0.0, 5.0)  # the run's own fade-out, before the slot ends
@@ -196,3 +196,54 @@ def test_runs_mode_plays_the_cycle_from_its_start_then_finishes(tmp_path):
         prog.on_idle()
     prog.tick(now)
     assert prog.finished and len(trainer) == 3
+
+
+def play_through(
+    prog, trainer, start: datetime, end: datetime, step: timedelta
+) -> list[tuple[str, datetime, datetime]]:
+    """Tick a simulated clock (UTC) from `start` to `end`; the trainer stops at once when told. Runs as played."""
+    runs, now = [], start
+    while now < end:
+        sent = len(trainer)
+        prog.tick(now)
+        for message in trainer[sent:]:
+            if isinstance(message, Play):
+                runs.append([message.preset, now, None])
+            elif isinstance(message, StopRun):
+                runs[-1][2] = now
+                prog.on_run_ended("stopped", now)
+                prog.on_idle()
+        now += step
+    return [tuple(run) for run in runs]
+
+
+def test_the_nights_the_clocks_change_no_run_is_cut_short_or_played_twice(tmp_path):
+    """Saturday 20:00 to Sunday 05:00 in Berlin, ticked in UTC as the supervisor does."""
+    from zoneinfo import ZoneInfo
+
+    night = 'timezone = "Europe/Berlin"\nsaturday = "20:00-05:00"\nsunday = "12:00-18:00"\n'
+    berlin = ZoneInfo("Europe/Berlin")
+    for saturday, elapsed_hours in ((datetime(2027, 3, 27), 8), (datetime(2026, 10, 24), 10)):
+        prog, trainer, _ = programme(tmp_path / saturday.date().isoformat(), NO_CROSSFADE, hours=night)
+        opening = saturday.replace(hour=20, tzinfo=berlin).astimezone(UTC)
+        runs = play_through(prog, trainer, opening, opening + timedelta(hours=11), timedelta(seconds=2))
+        slots = prog.plan.slots(saturday.date())
+        assert [preset for preset, _, _ in runs] == [slot.preset for slot in slots]  # each once, in order
+        assert runs[-1][2] - runs[0][1] == timedelta(hours=elapsed_hours)
+        for (_, started, stopped), slot in zip(runs, slots, strict=True):
+            # Stopped at its slot's end; the next starts on the tick after the trainer reports idle.
+            assert stopped == slot.end and timedelta(0) <= started - slot.start <= timedelta(seconds=2)
+        jump = prog.plan.at(datetime(2027, 3, 28, 0, 59, 59, tzinfo=UTC) if saturday.month == 3 else opening)
+        assert jump.seconds == prog.plan.runs[jump.preset].duration_seconds
+
+
+def test_a_state_file_of_an_older_version_without_offsets_is_read_on_the_gallerys_clock(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text(
+        '{"override": {"preset": "random", "until": "2026-11-25T12:30:00", '
+        '"since": "2026-11-25T12:00:00", "by": "alice"}, "paused": false}'
+    )
+    prog, trainer, _ = programme(tmp_path, hours='timezone = "Asia/Tokyo"\n' + OPEN_10_TO_18)
+    prog.tick(datetime(2026, 11, 25, 3, 10, tzinfo=UTC))  # 12:10 in Tokyo
+    assert trainer[-1].preset == "random"
+    assert trainer[-1].seconds == 20 * 60.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "DEFAULT_MAPPING",
@@ -111,7 +111,9 @@ class Http(Section):
 
 
 class Control(Section):
-    socket_path: str = Field("var/control.sock", min_length=1, description="Where override/skip/… reach the daemon.")
+    socket_path: str = Field(
+        "", description="Where override/skip/… reach the daemon; empty = the unit's runtime directory (see loader)."
+    )
     group: str = Field("", description="A group whose members may use it too; empty = the daemon's user only.")
 
 
@@ -278,17 +280,36 @@ class Cycle(Section):
 
 
 HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NIGHT_CLOSES_BY = "12:00"  # "20:00-14:00" is more likely "14:00-20:00" written backwards than a night
+
+
+def _still_open_at(night: str, day: str) -> bool:
+    """Whether `night`'s hours, past midnight, reach into the next day's opening `day`."""
+    if not night or not day:
+        return False
+    opening, closing = night.split("-")
+    return closing != "24:00" and closing <= opening and day.split("-")[0] < closing
 
 
 def _hours(default: str) -> str:
     return Field(
         default,
         pattern=HOURS_PATTERN,
-        description='"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"), or "" (closed all day).',
+        description=(
+            '"HH:MM-HH:MM" (open then, e.g. "10:00-18:00"; "18:00-02:00" closes the next morning), '
+            'or "" (closed all day).'
+        ),
     )
 
 
 class Hours(Section):
+    model_config = ConfigDict(validate_default=True)  # a day left out (open all day) is checked against a night too
+
+    timezone: str = Field(
+        "",
+        description='The gallery\'s time zone, an IANA name such as "Europe/Berlin"; "" is the system\'s zone.',
+    )
     monday: str = _hours("00:00-24:00")
     tuesday: str = _hours("00:00-24:00")
     wednesday: str = _hours("00:00-24:00")
@@ -296,17 +317,54 @@ class Hours(Section):
     friday: str = _hours("00:00-24:00")
     saturday: str = _hours("00:00-24:00")
     sunday: str = _hours("00:00-24:00")
-    closed_dates: list[str] = Field(default_factory=list, description='Whole days closed: "YYYY-MM-DD".')
+    closed_dates: list[str] = Field(
+        default_factory=list, description='Whole days closed: "YYYY-MM-DD" (the opening that begins that day).'
+    )
     fade_in_seconds: float = _float(30.0, 0.0, 3600.0, "After opening, sound and image rise this slowly.")
     fade_out_seconds: float = _float(30.0, 0.0, 3600.0, "Before closing, they fall this slowly.")
 
-    @field_validator("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    @field_validator("timezone")
     @classmethod
-    def _opens_before_it_closes(cls, text: str) -> str:
-        if text and text.split("-")[1] != "24:00" and text.split("-")[1] <= text.split("-")[0]:
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, available_timezones
+
+        from daemon.config.errors import did_you_mean
+
+        try:
+            if name:
+                ZoneInfo(name)
+        except (KeyError, ValueError, OSError):  # not found (a KeyError), a malformed key, a folder's name
             raise ValueError(
-                f"{text!r} closes before it opens; opening hours run within one day: for a night, write "
-                '"18:00-24:00" on that day and "00:00-02:00" on the next'
+                f"{name!r} is not a time zone.{did_you_mean(name, sorted(available_timezones()))} Write an IANA "
+                'name such as "Europe/Berlin" (`timedatectl list-timezones` lists them), or "" for the system\'s zone'
+            ) from None
+        return name
+
+    @field_validator(*WEEKDAY_NAMES)
+    @classmethod
+    def _one_opening_at_a_time(cls, text: str, info: ValidationInfo) -> str:
+        """Past midnight when it closes before it opens (until noon at the latest); never over the next day's hours."""
+        if not text:
+            return text
+        opening, closing = text.split("-")
+        if opening >= closing > NIGHT_CLOSES_BY:
+            raise ValueError(
+                f"{text!r} would run past midnight until {closing} the next day; an opening that runs past "
+                f'midnight closes by {NIGHT_CLOSES_BY}. Did you mean "{closing}-{opening}"?'
+            )
+        day = WEEKDAY_NAMES.index(str(info.field_name))
+        before, after = WEEKDAY_NAMES[day - 1], WEEKDAY_NAMES[(day + 1) % 7]
+        if before in info.data and _still_open_at(info.data[before], text):
+            raise ValueError(
+                f"{text!r} opens while {before}'s {info.data[before]!r} is still open (it runs past midnight): "
+                f"let {before} close by {opening}, or give {info.field_name} later hours (a day not written "
+                'is open "00:00-24:00")'
+            )
+        if after == "monday" and after in info.data and _still_open_at(text, info.data[after]):
+            raise ValueError(
+                f"{text!r} runs past midnight into monday's {info.data[after]!r}: close by "
+                f"{info.data[after].split('-')[0]}, or give monday later hours (a day not written is open "
+                '"00:00-24:00")'
             )
         return text
 

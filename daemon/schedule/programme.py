@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from daemon.config import LoadedConfig
@@ -66,7 +66,7 @@ class Programme:
         self.stopping_run = self.fading_out = False
         self.dark = True
         self.lit = False  # the senses' level is up (last told to fade to 1, not since to 0)
-        self.failures, self.retry_at = 0, datetime.min
+        self.failures, self.retry_at = 0, datetime.min.replace(tzinfo=UTC)
         self.runs_started = 0
         state = self._load_state()
         self.override: dict | None = state.get("override")
@@ -85,15 +85,16 @@ class Programme:
     # What should play
 
     def wanted(self, now: datetime) -> Want | None:
+        now = self.plan.instant(now)
         audio, hours = self.config.audio, self.config.hours
         if self.runs_left is not None:  # --runs: each run plays to its end, then the next
             if self.playing is not None or self.runs_started >= self.runs_left:
                 return self.playing
             return self._back_to_back(now)
         if self.override is not None:
-            until = datetime.fromisoformat(self.override["until"])
+            until = self._instant(self.override["until"])
             # An override never outlives the opening period it began in: closing always closes.
-            closing = None if self.ignore_hours else self.plan.closing(datetime.fromisoformat(self.override["since"]))
+            closing = None if self.ignore_hours else self.plan.closing(self._instant(self.override["since"]))
             end = min(until, closing) if closing is not None else until
             if now < end:
                 closes = end == closing
@@ -159,6 +160,8 @@ class Programme:
     # Each pass
 
     def tick(self, now: datetime) -> None:
+        """One pass at `now` (UTC, or naive on the gallery's clock)."""
+        now = self.plan.instant(now)
         want = self.wanted(now)
         if self.paused and not self._closing_while_paused(want, now):
             return
@@ -195,7 +198,7 @@ class Programme:
             self.log.info(
                 "programme_playing",
                 preset=want.preset,
-                until=want.end.isoformat(timespec="seconds"),
+                until=self.plan.local(want.end).isoformat(timespec="seconds"),
                 why=want.key.split(" ")[0],
             )
         if want is None and self.playing is None and not self.dark:
@@ -237,6 +240,7 @@ class Programme:
         self.trainer_idle = True
 
     def on_run_ended(self, status: RunStatus, now: datetime) -> None:
+        now = self.plan.instant(now)
         self.playing, self.stopping_run = None, False
         if status == "failed":
             self.failures += 1
@@ -255,8 +259,10 @@ class Programme:
     # Commands (the control socket)
 
     def override_with(self, preset: str, minutes: float, who: str, now: datetime) -> dict:
-        until = now + timedelta(minutes=minutes)
-        self.override = {"preset": preset, "until": until.isoformat(), "since": now.isoformat(), "by": who}
+        now = self.plan.instant(now)
+        until = self.plan.local(now + timedelta(minutes=minutes))  # elapsed minutes, shown on the gallery's clock
+        since = self.plan.local(now)
+        self.override = {"preset": preset, "until": until.isoformat(), "since": since.isoformat(), "by": who}
         self.paused = False
         self._save_state()
         self.log.info(
@@ -266,6 +272,7 @@ class Programme:
 
     def skip(self, who: str, now: datetime) -> dict:
         """End the current run; the next preset of the cycle plays for the rest of its time."""
+        now = self.plan.instant(now)
         current = self.playing or self.wanted(now)
         if current is None:
             return {"skipped": None}
@@ -285,6 +292,10 @@ class Programme:
             self._save_state()
             self.log.info("paused" if paused else "resumed", by=who)
         return {"paused": self.paused}
+
+    def _instant(self, text: str) -> datetime:
+        """A time kept in the state file (an older file's may lack its offset: the gallery's clock then)."""
+        return self.plan.instant(datetime.fromisoformat(text))
 
     def _load_state(self) -> dict:
         try:

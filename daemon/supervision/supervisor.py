@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -140,7 +140,7 @@ class Supervisor:
                 self.reload_asked.clear()
                 with contextlib.suppress(ValueError):  # refused and logged: the running config stays
                     self.reload("SIGHUP")
-            self.programme.tick(datetime.now())
+            self.programme.tick(datetime.now(UTC))
             if self.programme.finished or self.quit_asked.is_set():
                 break
         self._shut_down()
@@ -183,7 +183,7 @@ class Supervisor:
         """Act on a validated request (daemon.messages parsed it); ValueError says why it cannot be done."""
         from daemon.config.errors import did_you_mean
 
-        now = datetime.now()
+        now = datetime.now(UTC)
         match request:
             case StatusRequest():
                 return self.status()
@@ -321,7 +321,7 @@ class Supervisor:
                 self.history.ended(run_id)
                 self._tell_osc("/run/ended", run_id, status)
                 self.current_run = {}
-                self.programme.on_run_ended(status, datetime.now())
+                self.programme.on_run_ended(status, datetime.now(UTC))
             case _:
                 self.log.warning(
                     "message_ignored",
