@@ -8,8 +8,8 @@ cd "$repo"
 # tests play into its dummy backend; galleries may route through it),
 # Mesa/EGL for headless GL, X servers for projector windows (Xvfb: one screen; Xorg's dummy
 # driver: several monitors, as a gallery PC has), xrandr to lay those monitors out, and systemd
-# (its systemd-analyze checks the shipped units offline).
-apt_packages=(python3 python3-venv python3-dev libportaudio2 jackd2 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri
+# (its systemd-analyze checks the shipped units offline), and tzdata (the zones [hours] timezone names).
+apt_packages=(tzdata python3 python3-venv python3-dev libportaudio2 jackd2 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri
               xvfb xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils systemd)
 missing=()
 for pkg in "${apt_packages[@]}"; do
