@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             default=None,
             help="installation.toml (default: $TWOS_AND_SEVENS_CONFIG, ./installation.toml, "
-            "/etc/twos-and-sevens/installation.toml, else the embedded defaults)",
+            "~/.config/twos-and-sevens/installation.toml, /etc/twos-and-sevens/installation.toml, "
+            "else the embedded defaults)",
         )
         p.set_defaults(command=function, command_name=name)
         return p
@@ -244,7 +245,7 @@ def _control(args) -> int:
     import json
 
     from daemon.messages import RequestInvalid, StatusRequest, parse_request
-    from daemon.supervision.control import ask
+    from daemon.supervision.control import DaemonNotFound, ask_daemon
 
     loaded = configuration.load(args.config)
     body = {"command": args.command_name}
@@ -257,11 +258,11 @@ def _control(args) -> int:
     except RequestInvalid as exc:
         raise CommandFailed(EXIT_CONFIG, str(exc)) from None
     try:
-        reply = ask(loaded.control_path, request.model_dump())
-    except OSError as exc:
+        socket, reply = ask_daemon(configuration.control_socket_candidates(loaded), request.model_dump())
+    except DaemonNotFound as exc:
         print(
-            f"twos-and-sevens: no daemon answers at {loaded.control_path} ({exc.strerror or exc}): is it running, "
-            f"and may this user open the socket ([control] group)?",
+            f"twos-and-sevens: no daemon answers (looked at {exc}): is it running, and may this user open "
+            f"the socket (sudo for the system service, or [control] group)?",
             file=sys.stderr,
         )
         return EXIT_DATA
@@ -270,7 +271,7 @@ def _control(args) -> int:
         return 1
     reply.pop("ok")
     print(
-        json.dumps(reply, indent=2, default=str)
+        json.dumps({"socket": str(socket), **reply}, indent=2, default=str)  # which daemon answered
         if isinstance(request, StatusRequest)
         else ", ".join(f"{k}: {v}" for k, v in reply.items())
     )

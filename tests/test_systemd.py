@@ -6,6 +6,7 @@ import configparser
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -19,26 +20,51 @@ UNITS = {
 INSTALLED_COMMAND = "/opt/twos-and-sevens/.venv/bin/twos-and-sevens"
 
 
-def verify(unit_text: str, scope: str, tmp_path) -> str:
-    """systemd-analyze's complaints (it exits 0 even on some; silence means clean)."""
+def verify(unit: Path, scope: str, opt: Path, runtime: Path) -> str:
+    """systemd-analyze's complaints about `unit` (it exits 0 even on some; silence means clean), checked with
+    `opt` mounted on /opt in a private mount namespace: the unit's text as it is, its command where it says.
+
+    The namespace needs root (as CI runs); the host's /opt is untouched.
+    """
     if shutil.which("systemd-analyze") is None:
         pytest.fail("systemd-analyze is missing: run scripts/setup.sh (it installs the systemd package)")
-    path = tmp_path / "twos-and-sevens.service"
-    # verify checks that ExecStart exists: point it at this checkout's command.
-    path.write_text(unit_text.replace(INSTALLED_COMMAND, str(REPO / ".venv" / "bin" / "twos-and-sevens")))
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    command = ["systemd-analyze", *(["--user"] if scope == "user" else []), "verify", str(path)]
-    environment = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
-    result = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if os.geteuid() != 0:
+        pytest.skip("verifying a unit with its /opt in place needs a mount namespace, so root (CI runs as root)")
+    runtime.mkdir(mode=0o700, exist_ok=True)  # --user initialises a manager: it needs $XDG_RUNTIME_DIR
+    scope_flag = "--user" if scope == "user" else ""
+    script = f'mount --bind "$1" /opt && exec systemd-analyze {scope_flag} verify "$2"'
+    result = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", script, "verify", str(opt), str(unit)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
     return (result.stdout + result.stderr).strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
 
 
+def checkout_in_opt(tmp_path: Path) -> Path:
+    """A folder to mount on /opt that holds this checkout as /opt/twos-and-sevens (venv included)."""
+    opt = tmp_path / "opt"
+    opt.mkdir(exist_ok=True)
+    (opt / "twos-and-sevens").symlink_to(REPO)
+    return opt
+
+
 @pytest.mark.parametrize("scope", list(UNITS))
-def test_shipped_unit_verifies_clean(scope, tmp_path):
-    text = UNITS[scope].read_text()
-    assert verify(text, scope, tmp_path) == ""
-    assert "Failed to parse service type" in verify(text.replace("Type=notify", "Type=notiffy"), scope, tmp_path)
+def test_shipped_unit_verifies_clean_as_shipped(scope, tmp_path):
+    opt = checkout_in_opt(tmp_path)
+    assert verify(UNITS[scope], scope, opt, tmp_path / "runtime") == ""
+    broken = tmp_path / "twos-and-sevens.service"  # and the check can fail: a typo is found
+    broken.write_text(UNITS[scope].read_text().replace("Type=notify", "Type=notiffy"))
+    assert "Failed to parse service type" in verify(broken, scope, opt, tmp_path / "runtime")
+
+
+def test_verify_finds_a_command_that_is_not_there(tmp_path):
+    empty_opt = tmp_path / "empty"
+    empty_opt.mkdir()
+    assert f"Command {INSTALLED_COMMAND} is not executable" in verify(
+        UNITS["system"], "system", empty_opt, tmp_path / "runtime"
+    )
 
 
 @pytest.mark.parametrize("scope", list(UNITS))
@@ -47,7 +73,11 @@ def test_unit_runs_the_daemon_the_way_the_supervisor_expects(scope):
     unit.read_string(UNITS[scope].read_text())
     service = unit["Service"]
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main" and service["Restart"] == "always"
-    assert service["ExecStart"].startswith(INSTALLED_COMMAND + " run --config ")
+    # %E is /etc for the system unit and ~/.config for the user unit: where the config loader maps the state.
+    assert service["ExecStart"] == INSTALLED_COMMAND + " run --config %E/twos-and-sevens/installation.toml"
+    for kind in ("Configuration", "State", "Runtime"):
+        assert service[f"{kind}Directory"] == "twos-and-sevens"
+    assert service["WorkingDirectory"] == "%S/twos-and-sevens"
     stop_fade = InstallationConfig().supervision.stop_fade_seconds
     assert float(service["TimeoutStopSec"]) > stop_fade + 10  # fades out and exits well inside the timeout
     assert float(service["WatchdogSec"]) >= 2 * InstallationConfig().supervision.heartbeat_timeout_seconds

@@ -1,7 +1,14 @@
 """installation.toml: the schema, the loader and the errors a technician reads."""
 
 from daemon.config.errors import ConfigError, ConfigInvalid
-from daemon.config.loader import LoadedConfig, default_config_path, load, load_running, parse
+from daemon.config.loader import (
+    LoadedConfig,
+    control_socket_candidates,
+    default_config_path,
+    load,
+    load_running,
+    parse,
+)
 from daemon.config.schema import InstallationConfig, RunPreset
 
 __all__ = [
@@ -10,6 +17,7 @@ __all__ = [
     "InstallationConfig",
     "LoadedConfig",
     "RunPreset",
+    "control_socket_candidates",
     "default_config_path",
     "load",
     "load_running",

@@ -16,13 +16,49 @@ from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_
 from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
 from daemon.targets import Parameter, mapping_targets
 
-__all__ = ["LoadedConfig", "default_config_path", "load", "load_running", "parse"]
+__all__ = [
+    "LoadedConfig",
+    "control_socket_candidates",
+    "default_config_path",
+    "load",
+    "load_running",
+    "parse",
+    "state_folder",
+]
 
 CONFIG_ENV = "TWOS_AND_SEVENS_CONFIG"
 MNIST_ENV = "TWOS_AND_SEVENS_MNIST"
 RUNNING_CONFIG_ENV = "TWOS_AND_SEVENS_RUNNING_CONFIG"  # set by the supervisor for its children
+CONTROL_SOCKET_ENV = "TWOS_AND_SEVENS_CONTROL_SOCKET"  # where the control socket is, for the daemon and the CLI
 SHIPPED_SHADERS = Path(__file__).resolve().parents[2] / "shaders"
-SEARCH_PATHS = (Path("installation.toml"), Path("/etc/twos-and-sevens/installation.toml"))
+# The system unit's directories (ConfigurationDirectory=, StateDirectory=, RuntimeDirectory= twos-and-sevens).
+SYSTEM_CONFIG_DIR = Path("/etc/twos-and-sevens")
+SYSTEM_STATE_DIR = Path("/var/lib/twos-and-sevens")
+SYSTEM_RUNTIME_DIR = Path("/run/twos-and-sevens")
+SOCKET_NAME = "control.sock"
+FALLBACK_SOCKET = "var/control.sock"  # outside a unit, beside the state, as before
+
+
+def user_config_dir() -> Path:
+    """The user unit's ConfigurationDirectory: $XDG_CONFIG_HOME/twos-and-sevens (~/.config/…)."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "twos-and-sevens"
+
+
+def user_state_dir() -> Path:
+    """The user unit's StateDirectory: $XDG_STATE_HOME/twos-and-sevens (~/.local/state/…)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "twos-and-sevens"
+
+
+def state_folder(config_file: Path) -> Path:
+    """Where a config's relative paths lead: for the two installed configs, the unit's state directory
+    (/etc/twos-and-sevens/ → /var/lib/twos-and-sevens/, ~/.config/twos-and-sevens/ → ~/.local/state/twos-and-sevens/),
+    as systemd maps them; for any other file, its own folder (a checkout's installation.toml and its var/)."""
+    folder = Path(config_file).resolve().parent
+    if folder == SYSTEM_CONFIG_DIR.resolve():
+        return SYSTEM_STATE_DIR
+    if folder == user_config_dir().resolve():
+        return user_state_dir()
+    return folder
 
 
 @dataclass(frozen=True)
@@ -54,7 +90,17 @@ class LoadedConfig:
 
     @property
     def control_path(self) -> Path:
-        return self.path(self.config.control.socket_path)
+        """Where the daemon listens: $TWOS_AND_SEVENS_CONTROL_SOCKET, else [control] socket_path, else the unit's
+        runtime directory ($RUNTIME_DIRECTORY: /run/twos-and-sevens or $XDG_RUNTIME_DIR/twos-and-sevens), else
+        var/control.sock beside the state (a daemon started by hand)."""
+        runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+        return self.named_socket() or (Path(runtime) / SOCKET_NAME if runtime else self.path(FALLBACK_SOCKET))
+
+    def named_socket(self) -> Path | None:
+        given = os.environ.get(CONTROL_SOCKET_ENV)
+        if given:
+            return Path(given).expanduser().resolve()
+        return self.path(self.config.control.socket_path) if self.config.control.socket_path else None
 
     @property
     def history_path(self) -> Path:
@@ -70,11 +116,30 @@ def shaders_folder(setting: str, base_dir: Path) -> Path:
     return (base_dir / Path(setting).expanduser()).resolve() if setting else SHIPPED_SHADERS
 
 
+def control_socket_candidates(loaded: LoadedConfig) -> list[Path]:
+    """Where the CLI looks for a daemon, in order: the one socket named by $TWOS_AND_SEVENS_CONTROL_SOCKET or
+    [control] socket_path; else the user unit's ($XDG_RUNTIME_DIR/twos-and-sevens), the system unit's
+    (/run/twos-and-sevens), and var/control.sock beside the config's state (a daemon started by hand)."""
+    chosen = loaded.named_socket()
+    if chosen is not None:
+        return [chosen]
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    candidates = [Path(runtime) / "twos-and-sevens" / SOCKET_NAME] if runtime else []
+    candidates += [SYSTEM_RUNTIME_DIR / SOCKET_NAME, loaded.path(FALLBACK_SOCKET)]
+    return list(dict.fromkeys(candidates))
+
+
 def default_config_path() -> Path | None:
-    """$TWOS_AND_SEVENS_CONFIG, ./installation.toml, /etc/twos-and-sevens/installation.toml."""
+    """$TWOS_AND_SEVENS_CONFIG, ./installation.toml, ~/.config/twos-and-sevens/installation.toml (the user unit's),
+    /etc/twos-and-sevens/installation.toml (the system unit's)."""
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
-    return next((p for p in SEARCH_PATHS if p.is_file()), None)
+    search = (
+        Path("installation.toml"),
+        user_config_dir() / "installation.toml",
+        SYSTEM_CONFIG_DIR / "installation.toml",
+    )
+    return next((p for p in search if p.is_file()), None)
 
 
 def load(path: Path | None = None) -> LoadedConfig:
@@ -88,7 +153,7 @@ def load(path: Path | None = None) -> LoadedConfig:
         raise ConfigInvalid([ConfigError(str(path), "", f"cannot read the file: {exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise ConfigInvalid([ConfigError(str(path), "", "not UTF-8 text; save it as UTF-8")]) from None
-    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent, text)
+    return LoadedConfig(parse(text, str(path)), str(path), state_folder(Path(path)), text)
 
 
 def load_running(path: Path | None) -> LoadedConfig:
@@ -97,7 +162,7 @@ def load_running(path: Path | None) -> LoadedConfig:
     text = os.environ.get(RUNNING_CONFIG_ENV)
     if not text or path is None:
         return load(path)
-    return LoadedConfig(parse(text, str(path)), str(path), Path(path).resolve().parent, text)
+    return LoadedConfig(parse(text, str(path)), str(path), state_folder(Path(path)), text)
 
 
 def parse(text: str, file: str = "installation.toml") -> InstallationConfig:
@@ -244,7 +309,7 @@ def _projector_scenes(raw: dict, text: str, file: str) -> list[ConfigError]:
     video = raw.get("video", {})
     if not isinstance(video, dict) or not isinstance(video.get("shaders_path", ""), str):
         return []
-    folder = shaders_folder(video.get("shaders_path", ""), Path(file).resolve().parent)
+    folder = shaders_folder(video.get("shaders_path", ""), state_folder(Path(file)))
     if not folder.is_dir():
         line = line_of_key(text, ("video", "shaders_path"))
         return [

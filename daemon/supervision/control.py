@@ -22,7 +22,7 @@ from pathlib import Path
 from daemon.logs import get_logger
 from daemon.messages import ControlReply, ControlRequest, parse_request
 
-__all__ = ["MAX_REQUEST_BYTES", "ControlServer", "ask", "read_reply"]
+__all__ = ["MAX_REQUEST_BYTES", "ControlServer", "DaemonNotFound", "ask", "ask_daemon", "read_reply"]
 
 MAX_REQUEST_BYTES = 4096
 ANSWER_TIMEOUT_SECONDS = 5.0
@@ -127,6 +127,21 @@ def ask(path: Path, request: dict, timeout: float = 10.0) -> dict:
         sock.sendall(json.dumps(request).encode() + b"\n")
         data = read_reply(sock)
     return json.loads(data or b'{"ok": false, "error": "no reply"}')
+
+
+class DaemonNotFound(OSError):
+    """No daemon answered at any of the places looked at; the message names each and why."""
+
+
+def ask_daemon(candidates: list[Path], request: dict) -> tuple[Path, dict]:
+    """The first socket of `candidates` where a daemon answers, and its reply (DaemonNotFound otherwise)."""
+    tried = []
+    for path in candidates:
+        try:
+            return path, ask(path, request)
+        except OSError as exc:  # absent, left by a dead daemon (refused), or not ours to open (permission)
+            tried.append(f"{path}: {exc.strerror or exc}")
+    raise DaemonNotFound("; ".join(tried))
 
 
 def read_reply(sock: socket.socket) -> bytes:

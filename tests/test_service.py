@@ -1,0 +1,244 @@
+"""scripts/install-service.sh run for real into a temporary root: users, files, owners, modes, the units
+verified as installed, a second run changing nothing, the technician's config kept, and the uninstall.
+
+What cannot run here, and so is not tested: systemctl talking to a running manager (daemon-reload,
+start, `--user` for a logged-in account: no systemd runs on these machines; the script enables
+offline, as `systemctl --root` does), and scripts/setup.sh into the root (apt and a 5.5 GB venv:
+under --root the script makes none, and a link to this checkout's venv stands in for it when the
+unit is verified). Users and groups are real: useradd and usermod write the root's /etc files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_systemd import UNITS, verify
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the install script needs root (CI runs as root)")
+
+OPT = "opt/twos-and-sevens"
+ACCOUNT_FILES = ("passwd", "group", "shadow", "gshadow", "login.defs")
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """This working tree copied as a fresh clone is (no venv, no var/): what a technician installs from."""
+    source = tmp_path / "clone"
+    shutil.copytree(
+        REPO, source, symlinks=True, ignore=shutil.ignore_patterns(".venv", "var", "__pycache__", ".*_cache")
+    )
+    return source
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    """A root with the machine's accounts in it (useradd --root edits these copies) and a desktop account."""
+    target = tmp_path / "root"
+    (target / "etc").mkdir(parents=True)
+    for name in ACCOUNT_FILES:
+        shutil.copy2(Path("/etc") / name, target / "etc" / name)
+    subprocess.run(["useradd", "--root", str(target), "--create-home", "gallery"], check=True)
+    return target
+
+
+def install(clone: Path, root: Path, *options: str) -> str:
+    result = subprocess.run(
+        [str(clone / "scripts" / "install-service.sh"), "--root", str(root), *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def account(root: Path, name: str) -> tuple[int, int]:
+    """(uid, gid) of `name` in the root's passwd."""
+    for line in (root / "etc" / "passwd").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2]), int(fields[3])
+    raise AssertionError(f"no account {name} in {root}/etc/passwd")
+
+
+def members(root: Path, group: str) -> list[str]:
+    line = next(g for g in (root / "etc" / "group").read_text().splitlines() if g.startswith(f"{group}:"))
+    return line.split(":")[3].split(",")
+
+
+def owner_and_mode(path: Path) -> tuple[int, int, int]:
+    info = path.lstat()
+    return info.st_uid, info.st_gid, info.st_mode & 0o7777
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under the root: owner, mode, and the content's hash or the link's target."""
+    seen = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            seen[key] = (*owner_and_mode(path), os.readlink(path))
+        elif path.is_file():
+            seen[key] = (*owner_and_mode(path), hashlib.sha256(path.read_bytes()).hexdigest())
+        else:
+            seen[key] = owner_and_mode(path)
+    return seen
+
+
+def stand_in_venv(root: Path) -> None:
+    """setup.sh's venv, which --root does not make: this checkout's, linked where setup.sh would put it."""
+    venv = root / OPT / ".venv"
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    (venv / "bin" / "twos-and-sevens").symlink_to(REPO / ".venv" / "bin" / "twos-and-sevens")
+
+
+def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_path):
+    said = install(clone, root)
+    uid, gid = account(root, "twos-and-sevens")
+    assert "twos-and-sevens" in members(root, "audio") and "twos-and-sevens" in members(root, "video")
+    passwd_line = next(
+        x for x in (root / "etc" / "passwd").read_text().splitlines() if x.startswith("twos-and-sevens:")
+    )
+    assert passwd_line.endswith(":/var/lib/twos-and-sevens:/usr/sbin/nologin")
+
+    # The checkout: root's, readable by all, with its .git (updates are `git pull` there); no var/ or venv copied.
+    opt = root / OPT
+    assert (opt / "daemon" / "cli.py").read_bytes() == (clone / "daemon" / "cli.py").read_bytes()
+    assert (opt / ".git").is_dir() and not (opt / "var").exists()
+    assert owner_and_mode(opt / "daemon" / "cli.py") == (0, 0, 0o644)
+    assert owner_and_mode(opt / "scripts" / "install-service.sh") == (0, 0, 0o755)
+    assert os.readlink(root / "usr/local/bin/twos-and-sevens") == "/opt/twos-and-sevens/.venv/bin/twos-and-sevens"
+
+    # The config: the shipped file, readable by the service's group only ([http] token); the state: the service's.
+    config = root / "etc/twos-and-sevens/installation.toml"
+    assert config.read_text() == (clone / "installation.toml").read_text()
+    assert owner_and_mode(config) == (0, gid, 0o640)
+    assert owner_and_mode(root / "var/lib/twos-and-sevens") == (uid, gid, 0o755)
+
+    # The unit: byte for byte the shipped one, enabled, and clean to systemd-analyze where it lies.
+    unit = root / "etc/systemd/system/twos-and-sevens.service"
+    assert unit.read_bytes() == UNITS["system"].read_bytes() and owner_and_mode(unit) == (0, 0, 0o644)
+    wants = root / "etc/systemd/system/graphical.target.wants/twos-and-sevens.service"
+    assert os.readlink(wants) == "/etc/systemd/system/twos-and-sevens.service"
+    stand_in_venv(root)
+    assert verify(unit, "system", root / "opt", tmp_path / "runtime") == ""
+    assert "config: wrote /etc/twos-and-sevens/installation.toml" in said and "sudo systemctl start" in said
+
+    # The technician edits the config; a second run changes nothing at all, and says so.
+    config.write_text(config.read_text().replace('name = "Twos and Sevens"', 'name = "Room 3"'))
+    before = snapshot(root)
+    again = install(clone, root)
+    assert snapshot(root) == before
+    for line in ("checkout: /opt/twos-and-sevens unchanged", "installation.toml kept as it is", "unchanged"):
+        assert line in again
+    assert "created" not in again and "wrote" not in again
+
+    # An update of the clone reaches /opt, the config still untouched.
+    (clone / "docs" / "technician.md").write_text("updated\n")
+    assert "checkout: copied" in install(clone, root)
+    assert (opt / "docs" / "technician.md").read_text() == "updated\n" and 'name = "Room 3"' in config.read_text()
+
+    said = install(clone, root, "--uninstall")
+    assert not unit.exists() and not wants.is_symlink() and not opt.exists()
+    assert not (root / "usr/local/bin/twos-and-sevens").is_symlink()
+    assert 'name = "Room 3"' in config.read_text() and (root / "var/lib/twos-and-sevens").is_dir()
+    assert account(root, "twos-and-sevens") == (uid, gid) and "userdel twos-and-sevens" in said
+    assert "nothing to disable" in install(clone, root, "--uninstall")  # and again: nothing left to do
+
+
+def test_user_install_is_the_accounts_own(clone, root, tmp_path):
+    said = install(clone, root, "--user", "gallery")
+    uid, gid = account(root, "gallery")
+    assert "gallery" in members(root, "audio") and "gallery" in members(root, "video")
+    assert not any(line.startswith("twos-and-sevens:") for line in (root / "etc" / "passwd").read_text().splitlines())
+    home = root / "home" / "gallery"
+    config = home / ".config/twos-and-sevens/installation.toml"
+    unit = home / ".config/systemd/user/twos-and-sevens.service"
+    wants = home / ".config/systemd/user/graphical-session.target.wants/twos-and-sevens.service"
+    assert owner_and_mode(config) == (uid, gid, 0o640)
+    for folder in (home / ".config", home / ".config/systemd", unit.parent, wants.parent, config.parent):
+        assert owner_and_mode(folder)[:2] == (uid, gid), folder
+    assert unit.read_bytes() == UNITS["user"].read_bytes() and owner_and_mode(unit) == (uid, gid, 0o644)
+    assert os.readlink(wants) == "/home/gallery/.config/systemd/user/twos-and-sevens.service"
+    assert "systemctl --user start twos-and-sevens" in said
+    stand_in_venv(root)
+    assert verify(unit, "user", root / "opt", tmp_path / "runtime") == ""
+
+    before = snapshot(root)
+    install(clone, root, "--user", "gallery")
+    assert snapshot(root) == before
+
+    # Uninstalling the user unit keeps /opt while the system unit still runs from it.
+    install(clone, root)
+    said = install(clone, root, "--user", "gallery", "--uninstall")
+    assert not unit.exists() and not wants.is_symlink() and config.is_file()
+    assert (root / OPT).is_dir() and "still runs from it" in said
+
+
+def test_refuses_what_it_cannot_do(clone, root):
+    nobody = subprocess.run(
+        [str(clone / "scripts/install-service.sh"), "--root", str(root), "--user", "nosuchaccount"],
+        capture_output=True,
+        text=True,
+    )
+    assert nobody.returncode == 2 and "no account 'nosuchaccount'" in nobody.stderr
+    assert not (root / "opt").exists()
+    typo = subprocess.run([str(clone / "scripts/install-service.sh"), "--unistall"], capture_output=True, text=True)
+    assert typo.returncode == 2 and "unknown option --unistall" in typo.stderr
+
+
+# Where an installed daemon keeps its state and its socket, and how the commands find it.
+
+
+def test_installed_configs_keep_their_state_where_the_units_state_directory_is(tmp_path, monkeypatch):
+    from daemon.config import loader
+
+    system_config, system_state = tmp_path / "etc" / "twos-and-sevens", tmp_path / "var-lib"
+    monkeypatch.setattr(loader, "SYSTEM_CONFIG_DIR", system_config)
+    monkeypatch.setattr(loader, "SYSTEM_STATE_DIR", system_state)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    user_config = tmp_path / "config" / "twos-and-sevens"
+    elsewhere = tmp_path / "gallery"
+    for folder in (system_config, user_config, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "installation.toml").write_text('[data]\nclassifier_path = "/abs/classifier.pt"\n')
+    expected = {system_config: system_state, user_config: tmp_path / "state" / "twos-and-sevens", elsewhere: elsewhere}
+    for folder, state in expected.items():
+        loaded = loader.load(folder / "installation.toml")
+        assert loaded.recordings_path == state / "var" / "recordings"
+        assert loaded.history_path == state / "var" / "history.sqlite"
+        assert loaded.classifier_path == Path("/abs/classifier.pt")  # absolute paths stay as written
+    monkeypatch.chdir(tmp_path)  # no ./installation.toml here: the user unit's config is found before /etc's
+    assert loader.default_config_path() == user_config / "installation.toml"
+
+
+def test_the_commands_look_for_the_socket_in_a_known_order(tmp_path, monkeypatch):
+    from daemon.config import loader
+
+    for name in ("XDG_RUNTIME_DIR", "RUNTIME_DIRECTORY", loader.CONTROL_SOCKET_ENV):
+        monkeypatch.delenv(name, raising=False)
+    checkout = loader.LoadedConfig(loader.parse(""), str(tmp_path / "installation.toml"), tmp_path)
+    by_hand = tmp_path / "var" / "control.sock"
+    assert checkout.control_path == by_hand  # a daemon started by hand: beside its state
+    assert loader.control_socket_candidates(checkout) == [Path("/run/twos-and-sevens/control.sock"), by_hand]
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+    assert loader.control_socket_candidates(checkout)[0] == Path("/run/user/1000/twos-and-sevens/control.sock")
+    monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/twos-and-sevens")  # what systemd gives the unit
+    assert checkout.control_path == Path("/run/twos-and-sevens/control.sock")
+
+    named = loader.LoadedConfig(
+        loader.parse('[control]\nsocket_path = "sockets/c.sock"\n'), str(tmp_path / "x.toml"), tmp_path
+    )
+    assert named.control_path == tmp_path / "sockets" / "c.sock"  # the config's own, wherever it runs
+    assert loader.control_socket_candidates(named) == [tmp_path / "sockets" / "c.sock"]
+    monkeypatch.setenv(loader.CONTROL_SOCKET_ENV, str(tmp_path / "env.sock"))  # the override, for both sides
+    assert named.control_path == tmp_path / "env.sock"
+    assert loader.control_socket_candidates(checkout) == [tmp_path / "env.sock"]
