@@ -247,3 +247,27 @@ def test_a_state_file_of_an_older_version_without_offsets_is_read_on_the_gallery
     prog.tick(datetime(2026, 11, 25, 3, 10, tzinfo=UTC))  # 12:10 in Tokyo
     assert trainer[-1].preset == "random"
     assert trainer[-1].seconds == 20 * 60.0
+
+
+def test_closed_is_said_when_the_daemon_starts_and_at_each_opening_and_closing(tmp_path):
+    from structlog.testing import capture_logs
+
+    prog, _, _ = programme(tmp_path, hours='timezone = "Europe/Berlin"\n' + OPEN_10_TO_18)
+    with capture_logs() as logs:
+        prog.tick(datetime(2026, 11, 25, 0, 51, tzinfo=UTC))  # 01:51 in Berlin
+        prog.tick(datetime(2026, 11, 25, 0, 52, tzinfo=UTC))
+        prog.tick(datetime(2026, 11, 25, 9, 0, 1, tzinfo=UTC))  # 10:00:01
+    events = [(entry["event"], entry) for entry in logs]
+    assert [name for name, _ in events if name != "programme_playing"] == [
+        "cycle_started",
+        "gallery_closed",
+        "gallery_opened",
+    ]
+    closed = dict(events)["gallery_closed"]
+    assert closed["opens_at"] == "2026-11-25T10:00:00+01:00" and dict(events)["cycle_started"]["open"] is False
+    assert dict(events)["gallery_opened"]["closes_at"] == "2026-11-25T18:00:00+01:00"
+    outlook = prog.outlook(datetime(2026, 11, 25, 17, 0, tzinfo=UTC))  # 18:00: closed until tomorrow
+    assert outlook["open"] is False and outlook["opens_at"] == "2026-11-26T10:00:00+01:00"
+    assert outlook["timezone"] == "Europe/Berlin" and outlook["next"] is None
+    during = prog.outlook(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    assert during["open"] and during["closes_at"] == "2026-11-25T18:00:00+01:00" and during["next"]["preset"]

@@ -286,6 +286,8 @@ def test_override_skip_pause_and_garbage_on_the_control_socket(tmp_path, mnist_r
         assert ask(socket_path, {"command": "pause"}) == {"ok": True, "paused": True}
         status = json.loads(run_cli("status", "--config", loaded.source).stdout)
         assert status["paused"] and status["override"]["preset"] == other
+        assert status["schedule"]["open"] and status["schedule"]["playing"] == other  # what the technician reads
+        assert next(e for e in daemon.events if e["event"] == "cycle_started")["mode"] == "schedule"
         assert ask(socket_path, {"command": "resume"})["paused"] is False
         skipped = ask(socket_path, {"command": "skip"})
         assert skipped["ok"] and skipped["skipped"] == other

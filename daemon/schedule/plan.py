@@ -118,6 +118,16 @@ class Plan:
                     return end
         return None
 
+    def next_opening(self, now: datetime, days: int = 8) -> datetime | None:
+        """The next opening after `now` within `days` days (None: closed all that time)."""
+        now = self.instant(now)
+        first = self._days_around(now)[0]
+        for day in (first + timedelta(days=k) for k in range(days + 1)):
+            for start, _ in self.periods(day):
+                if start > now:
+                    return start
+        return None
+
     def upcoming(self, now: datetime, hours: float = 24.0) -> list[Slot]:
         """Every slot overlapping the next `hours`, the current one first."""
         now = self.instant(now)

@@ -72,6 +72,7 @@ class Programme:
         self.override: dict | None = state.get("override")
         self.paused: bool = state.get("paused", False)
         self.paused_at_closing = False  # the pause reached closing time: the next opening clears it
+        self.open: bool | None = None  # as last logged; None before the first pass
 
     def reconfigure(self, loaded: LoadedConfig) -> None:
         """A reloaded config: the plan is rebuilt; a run in progress that no longer fits ends at the next pass."""
@@ -162,6 +163,7 @@ class Programme:
     def tick(self, now: datetime) -> None:
         """One pass at `now` (UTC, or naive on the gallery's clock)."""
         now = self.plan.instant(now)
+        self._log_opening_and_closing(now)
         want = self.wanted(now)
         if self.paused and not self._closing_while_paused(want, now):
             return
@@ -204,6 +206,63 @@ class Programme:
         if want is None and self.playing is None and not self.dark:
             self._fade(0.0, self.config.hours.fade_out_seconds)
             self.dark = True
+
+    # Open or closed, as the technician reads it
+
+    @property
+    def follows_hours(self) -> bool:
+        """False under --runs and --preview, which ignore the hours."""
+        return self.runs_left is None and not self.ignore_hours
+
+    def is_open(self, now: datetime) -> bool:
+        """Within the opening hours (always, when they are ignored)."""
+        return not self.follows_hours or self.plan.closing(now) is not None
+
+    def outlook(self, now: datetime) -> dict:
+        """Open or closed, until when, what plays and what next, on the gallery's clock: for /status."""
+        now = self.plan.instant(now)
+        shown = self._shown
+        is_open = self.is_open(now)
+        following = next((slot for slot in self.plan.upcoming(now, 12.0) if slot.start > now), None)
+        return {
+            "open": is_open,
+            "timezone": str(self.plan.zone),
+            "clock": shown(now),
+            "closes_at": shown(self.plan.closing(now)) if is_open and self.follows_hours else None,
+            "opens_at": None if is_open else shown(self.plan.next_opening(now)),
+            "playing": self.playing.preset if self.playing is not None else None,
+            "playing_until": shown(self.playing.end) if self.playing is not None else None,
+            "next": {"preset": following.preset, "at": shown(following.start)} if following and is_open else None,
+        }
+
+    def _shown(self, moment: datetime | None) -> str | None:
+        return None if moment is None else self.plan.local(moment).isoformat(timespec="seconds")
+
+    def _log_opening_and_closing(self, now: datetime) -> None:
+        is_open = self.is_open(now)
+        if is_open == self.open:
+            return
+        if self.open is None:
+            mode = "schedule" if self.follows_hours else "runs" if self.runs_left is not None else "preview"
+            self.log.info(
+                "cycle_started",
+                mode=mode,
+                presets=list(self.config.cycle.presets),
+                order=self.config.cycle.order,
+                timezone=str(self.plan.zone),
+                open=is_open,
+            )
+        self.open = is_open
+        if is_open:
+            closing = self.plan.closing(now) if self.follows_hours else None
+            self.log.info("gallery_opened", closes_at=self._shown(closing) or "never: the hours are ignored")
+        else:
+            opening = self.plan.next_opening(now)
+            self.log.info(
+                "gallery_closed",
+                opens_at=self._shown(opening) or "not within 8 days ([hours] and closed_dates)",
+                clock=self._shown(now),
+            )
 
     def _closing_while_paused(self, want: Want | None, now: datetime) -> bool:
         """A pause holds the training, never the day: True when this pass must go on all the same.

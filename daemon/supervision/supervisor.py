@@ -99,6 +99,7 @@ class Supervisor:
             runs,
             ignore_hours=preview,
         )
+        self.outlook = self.programme.outlook(datetime.now(UTC))  # open or closed, what next: for /status
         self.preview = preview
         self.osc = self._start_osc(loaded.config.osc)
         self.quit_asked = threading.Event()  # a preview window closed by hand
@@ -134,6 +135,7 @@ class Supervisor:
                 last_ping = now
             if now - last_rotation_check >= 1.0:
                 rotate_log_file_if_due()
+                self.outlook = self.programme.outlook(datetime.now(UTC))  # /status reads it from its thread
                 last_rotation_check = now
             self._serve_requests()
             if self.reload_asked.is_set():
@@ -235,6 +237,7 @@ class Supervisor:
         ]
         return {
             "installation": self.loaded.config.installation.name,
+            "schedule": self.outlook,
             "paused": self.programme.paused,
             "override": self.programme.override,
             "healthy": not problems and not self.stopping,
