@@ -9,11 +9,13 @@ validated here (pydantic, strict types, no unknown fields) before anything acts 
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import pickle
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, get_args
+import types
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -53,6 +55,7 @@ __all__ = [
     "Unavailable",
     "decode",
     "encode",
+    "json_data",
     "kind_of",
     "parse_request",
 ]
@@ -273,14 +276,112 @@ def kind_of(raw: bytes) -> type:
 
 
 def decode(raw: bytes) -> Message:
+    """The message in `raw`, of the class its first byte names, every field of its declared type; else BadMessage."""
     kind = kind_of(raw)
     try:
-        message = pickle.loads(raw[1:])
+        message = _MessageUnpickler(io.BytesIO(raw[1:])).load()
     except Exception as exc:  # truncated or corrupt bytes: whatever pickle raises, it is a bad message
         raise BadMessage(f"cannot read a {kind.__name__}: {exc}") from None
     if type(message) is not kind or not isinstance(message, Message):
         raise BadMessage(f"a {type(message).__name__} sent as a {kind.__name__}")
+    for name, hint in _FIELD_TYPES[kind]:
+        value = getattr(message, name, _MISSING)
+        if not _conforms(value, hint, depth=0):
+            shown = "missing" if value is _MISSING else f"{type(value).__name__} {repr(value)[:60]}"
+            raise BadMessage(f"{kind.__name__}.{name} is {shown}, not {hint}")
     return message
+
+
+def json_data(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` as plain JSON data (numpy numbers made Python numbers, keys text): what Heartbeat and Ready carry."""
+    return json.loads(json.dumps(value, default=_plain_number))
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+# What may be inside a message's pickle: the message classes and numpy's arrays, nothing else.
+_PICKLE_GLOBALS = {("daemon.messages", kind.__name__) for kind in MESSAGES} | {
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+}
+_FIELD_TYPES = {kind: [(f.name, get_type_hints(kind)[f.name]) for f in fields(kind)] for kind in MESSAGES}
+_MISSING = object()
+_MOST_ITEMS = 10_000  # no message holds more keys, streams or characters
+_DEEPEST = 4  # Heartbeat and Ready carry small JSON-like dicts
+
+
+class _MessageUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a message")
+        return super().find_class(module, name)
+
+
+def _conforms(value: Any, hint: Any, depth: int) -> bool:
+    """Whether `value` is of the declared type `hint` (the few kinds of field messages have)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return _json_like(value, depth)
+    if origin is Literal:
+        return any(type(value) is type(arg) and value == arg for arg in args)
+    if origin in (Union, types.UnionType):
+        return any(_conforms(value, arg, depth) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is str:
+        return type(value) is str and len(value) <= _MOST_ITEMS
+    if hint is int:
+        return type(value) is int
+    if hint is float:
+        return type(value) in (float, int)
+    if hint is np.ndarray:  # a picture: greyscale bytes
+        return type(value) is np.ndarray and value.dtype == np.uint8 and value.ndim == 2
+    if origin is dict:
+        return (
+            type(value) is dict
+            and len(value) <= _MOST_ITEMS
+            and _all_conform(value.keys(), args[0], depth)
+            and _all_conform(value.values(), args[1], depth)
+        )
+    if origin is tuple:
+        return type(value) is tuple and len(value) <= _MOST_ITEMS and _all_conform(value, args[0], depth)
+    return False
+
+
+# Element types checked by their type alone (the streams of every frame: fast).
+_PLAIN: dict[type, set[type]] = {str: {str}, int: {int}, float: {float, int}}
+
+
+def _all_conform(items: Any, hint: Any, depth: int) -> bool:
+    if hint in _PLAIN:
+        allowed = _PLAIN[hint]
+        return all(type(item) in allowed for item in items) and (
+            hint is not str or all(len(item) <= _MOST_ITEMS for item in items)
+        )
+    return all(_conforms(item, hint, depth + 1) for item in items)
+
+
+def _json_like(value: Any, depth: int) -> bool:
+    """What /status can show as it is: None, bool, numbers, text, and lists and dicts of them, a few levels deep."""
+    if value is None or type(value) in (bool, int, float):
+        return True
+    if type(value) is str:
+        return len(value) <= _MOST_ITEMS
+    if depth >= _DEEPEST:
+        return False
+    if type(value) in (list, tuple):
+        return len(value) <= _MOST_ITEMS and all(_json_like(item, depth + 1) for item in value)
+    if type(value) is dict:
+        return len(value) <= _MOST_ITEMS and all(type(k) is str and _json_like(v, depth + 1) for k, v in value.items())
+    return False
 
 
 # Control requests (the Unix socket): JSON in, validated into one of these, a ControlReply out.

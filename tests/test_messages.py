@@ -17,12 +17,18 @@ from daemon.messages import (
     BadMessage,
     Crossfade,
     Fade,
+    Heartbeat,
     OverrideRequest,
     PictureFrame,
     Play,
+    Quit,
+    Ready,
     RequestInvalid,
     RunEnded,
+    RunStarted,
     StatusRequest,
+    StreamFrame,
+    Unavailable,
     decode,
     encode,
     kind_of,
@@ -128,6 +134,168 @@ def test_whatever_a_child_sends_is_a_message_of_its_class_or_a_bad_message(raw):
     except BadMessage:
         return
     assert raw and isinstance(message, MESSAGES[raw[0]])  # only a whole message of the class its byte names
+
+
+# What each field of a message a child sends may hold, written out independently of the decoder.
+def _number(v) -> bool:
+    return type(v) in (int, float)
+
+
+def _picture(v) -> bool:
+    return v is None or (type(v) is np.ndarray and v.dtype == np.uint8 and v.ndim == 2)
+
+
+def _json_ready(v, depth: int = 0) -> bool:
+    """Plain Python JSON data a few levels deep: what /status shows as it is."""
+    if v is None or type(v) in (bool, int, float, str):
+        return True
+    if type(v) in (list, tuple):
+        return depth < 4 and all(_json_ready(x, depth + 1) for x in v)
+    if type(v) is dict:
+        return depth < 4 and all(type(k) is str and _json_ready(x, depth + 1) for k, x in v.items())
+    return False
+
+
+FROM_A_CHILD = [
+    (
+        StreamFrame("r", "healthy", 1, 10, 1.7e9, 0.5, {"a": 1.0}, (0.1,) * 10),
+        {
+            "run_id": lambda v: type(v) is str,
+            "preset": lambda v: type(v) is str,
+            "step": lambda v: type(v) is int,
+            "steps_total": lambda v: type(v) is int,
+            "time_unix_seconds": _number,
+            "elapsed_seconds": _number,
+            "streams": lambda v: type(v) is dict and all(type(k) is str and _number(x) for k, x in v.items()),
+            "class_histogram": lambda v: type(v) is tuple and all(_number(x) for x in v),
+        },
+    ),
+    (
+        PictureFrame("r", 1, np.zeros((4, 4), np.uint8), None),
+        {
+            "run_id": lambda v: type(v) is str,
+            "step": lambda v: type(v) is int,
+            "grid": _picture,
+            "insides": _picture,
+        },
+    ),
+    (
+        Ready({"route": "jack"}),
+        {"details": lambda v: type(v) is dict and all(type(k) is str for k in v) and _json_ready(v)},
+    ),
+    (
+        Heartbeat({"step": 3}),
+        {"status": lambda v: type(v) is dict and all(type(k) is str for k in v) and _json_ready(v)},
+    ),
+    (Unavailable("no JACK"), {"reason": lambda v: type(v) is str}),
+    (Quit("closed"), {"reason": lambda v: type(v) is str}),
+    (
+        RunStarted("r", "healthy", 240.0),
+        {
+            "run_id": lambda v: type(v) is str,
+            "preset": lambda v: type(v) is str,
+            "seconds": _number,
+        },
+    ),
+    (
+        RunEnded("r", "stopped"),
+        {
+            "run_id": lambda v: type(v) is str,
+            "status": lambda v: type(v) is str and v in ("completed", "stopped", "failed"),
+        },
+    ),
+]
+
+
+class _Odd:
+    """Something no message holds."""
+
+
+def _field_values(draw: random.Random) -> list:
+    pool = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        7,
+        1.5,
+        math.nan,
+        -math.inf,
+        "",
+        "healthy",
+        "x" * 300,
+        b"bytes",
+        [],
+        [1.0],
+        (),
+        (0.5, 0.5),
+        ("a",),
+        {},
+        {"a": 1.0},
+        {"a": "b"},
+        {1: 2.0},
+        {"a": {"b": [1, {"c": None}]}},
+        {"deep": {"deeper": {"deepest": {"too": {"far": 1}}}}},
+        {"a": _Odd()},
+        _Odd(),
+        2**70,
+        1j,
+        np.float32(1.0),
+        np.int64(3),
+        np.zeros((4, 4), np.uint8),
+        np.zeros((4, 4), np.float32),
+        np.zeros(16, np.uint8),
+        {"a": np.float64(1.0)},
+        "completed",
+        "stopped",
+        "failed",
+        "finished",
+    ]
+    return pool + [draw.choice(pool) for _ in range(10)]
+
+
+def _mutations():
+    draw = random.Random(11)
+    for message, fields_of in FROM_A_CHILD:
+        for name in fields_of:
+            for value in _field_values(draw):
+                yield message, fields_of, name, value
+
+
+@pytest.mark.parametrize("message, checks, name, value", list(_mutations()), ids=lambda x: type(x).__name__)
+def test_a_field_of_the_wrong_type_from_a_child_is_a_bad_message(message, checks, name, value):
+    import dataclasses
+
+    mutated = dataclasses.replace(message, **{name: value})
+    try:
+        raw = encode(mutated)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return  # it cannot even leave the child
+    try:
+        decoded = decode(raw)
+    except BadMessage as exc:
+        assert type(message).__name__ in str(exc)
+        assert not all(check(getattr(mutated, f)) for f, check in checks.items())
+        return
+    assert all(check(getattr(decoded, f)) for f, check in checks.items()), (name, value)
+
+
+def test_a_pickle_that_would_run_code_is_refused_unread(tmp_path):
+    import os
+
+    witness = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    raw = bytes([MESSAGES.index(StreamFrame)]) + pickle.dumps(
+        StreamFrame("r", "healthy", 1, 10, 0.0, 0.0, {"a": Evil()})  # type: ignore[dict-item]
+    )
+    with pytest.raises(BadMessage, match="is not part of a message"):
+        decode(raw)
+    assert not witness.exists()
 
 
 VALUES = [None, True, 0, -1, 1.5, math.inf, "", "healthy", "x" * 200, [], ["healthy"], {}, {"a": 1}]

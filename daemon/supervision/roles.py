@@ -38,6 +38,7 @@ from daemon.messages import (
     StopRun,
     StreamFrame,
     Unavailable,
+    json_data,
 )
 from daemon.supervision.link import Link
 
@@ -67,7 +68,7 @@ class HeartbeatSender(threading.Thread):
         while not self.stopped.wait(HEARTBEAT_SECONDS):
             mark = self.progress()
             if mark != last:
-                self.link.send(Heartbeat(self.status()))
+                self.link.send(Heartbeat(json_data(self.status())))
             last = mark
 
 
@@ -309,7 +310,7 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     )
     beat.start()
     _sense_messages(link, stop, sound.deliver, delay)
-    link.send(Ready({"route": loaded.config.audio.route, "channels": sound.channels}))
+    link.send(Ready(json_data({"route": loaded.config.audio.route, "channels": sound.channels})))
     stop.wait()
     beat.stopped.set()
     sound.close()
@@ -341,7 +342,7 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     beat = HeartbeatSender(link, progress=lambda: loops[0], status=presented)
     beat.start()
     _sense_messages(link, stop, inbox.put, delay)
-    link.send(Ready({"projectors": len(wall.outputs)}))
+    link.send(Ready(json_data({"projectors": len(wall.outputs)})))
 
     def on_loop() -> None:
         loops[0] += 1
