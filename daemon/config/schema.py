@@ -32,6 +32,7 @@ __all__ = [
     "Streams",
     "Supervision",
     "Video",
+    "Watch",
 ]
 
 
@@ -92,6 +93,19 @@ class Supervision(Section):
     given_up_retry_seconds: float = _float(300.0, 1.0, 86_400.0, "A child in a crash loop is tried again this often.")
     unavailable_retry_seconds: float = _float(20.0, 1.0, 3600.0, "Retry a missing device (audio, display) this often.")
     stop_fade_seconds: float = _float(3.0, 0.0, 60.0, "On SIGTERM: fade sound and image out this long, then exit.")
+
+
+class Watch(Section):
+    """The installation watches what it really outputs, while a run plays in opening hours."""
+
+    silence_floor_dbfs: float = _float(-70.0, -140.0, -10.0, "A speaker quieter than this (RMS, dBFS)…")
+    silence_seconds: float = _float(20.0, 3.0, 3600.0, "…this long is silent: output_silent, /health 503.")
+    frozen_change: float = _float(0.25, 0.0, 255.0, "A picture changing less than this (mean 0–255) between looks…")
+    black_level: float = _float(1.0, 0.0, 255.0, "…or darker than this (mean 0–255)…")
+    frozen_seconds: float = _float(30.0, 3.0, 3600.0, "…this long is frozen: image_frozen, /health 503.")
+    action: Literal["restart", "report"] = Field(
+        "restart", description='"restart": restart the sense once, then report; "report": only log and /health.'
+    )
 
 
 class Http(Section):
@@ -505,6 +519,7 @@ class InstallationConfig(Section):
     streams: Streams = Field(default_factory=Streams)
     logging: Logging = Field(default_factory=Logging)
     supervision: Supervision = Field(default_factory=Supervision)
+    watch: Watch = Field(default_factory=Watch)
     hours: Hours = Field(default_factory=Hours)
     http: Http = Field(default_factory=Http)
     control: Control = Field(default_factory=Control)

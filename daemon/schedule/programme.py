@@ -21,6 +21,7 @@ SHORT_FADE_SECONDS = 1.0
 # A run finishes a step's length before its slot ends (pacing fills the time it was given): do not
 # start another of the same slot for what is left; the senses hold until the next slot's run.
 LEAST_RUN_SECONDS = 10.0
+EXPECT_OUTPUT_AFTER_SECONDS = 5.0  # a fade-in from dark is past its quietest part by then
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Programme:
         self.stopping_run = self.fading_out = False
         self.dark = True
         self.lit = False  # the senses' level is up (last told to fade to 1, not since to 0)
+        self.lit_since = datetime.max.replace(tzinfo=UTC)
+        self.now = datetime.min.replace(tzinfo=UTC)  # the pass in progress
         self.failures, self.retry_at = 0, datetime.min.replace(tzinfo=UTC)
         self.runs_started = 0
         state = self._load_state()
@@ -156,13 +159,15 @@ class Programme:
 
     def _fade(self, level: float, seconds: float) -> None:
         self.send_senses(Fade(level, seconds))
+        if level > 0 and not self.lit:
+            self.lit_since = self.now
         self.lit = level > 0
 
     # Each pass
 
     def tick(self, now: datetime) -> None:
         """One pass at `now` (UTC, or naive on the gallery's clock)."""
-        now = self.plan.instant(now)
+        now = self.now = self.plan.instant(now)
         self._log_opening_and_closing(now)
         want = self.wanted(now)
         if self.paused and not self._closing_while_paused(want, now):
@@ -208,6 +213,17 @@ class Programme:
             self.dark = True
 
     # Open or closed, as the technician reads it
+
+    def expecting_output(self, now: datetime) -> bool:
+        """A run plays at full level (not paused, fading, stopping, or just lit): silence or a still image is wrong."""
+        now = self.plan.instant(now)
+        return (
+            self.playing is not None
+            and self.lit
+            and not (self.paused or self.fading_out or self.stopping_run)
+            and now - self.lit_since >= timedelta(seconds=EXPECT_OUTPUT_AFTER_SECONDS)
+            and self.is_open(now)
+        )
 
     @property
     def follows_hours(self) -> bool:

@@ -11,6 +11,7 @@ from daemon.messages import Message
 from daemon.senses import deliver
 from daemon.sound.conductor import Conductor
 from daemon.sound.engine import SoundEngine
+from daemon.sound.meters import OutputMeters
 from daemon.sound.outputs import open_output
 
 __all__ = ["LiveSound"]
@@ -34,6 +35,7 @@ class LiveSound:
             audio, loaded.config.space, self.channels, self.output.sample_rate_hz, loaded.base_dir
         )
         self.conductor = Conductor(self.engine, loaded.config.mapping, audio)
+        self.meters = OutputMeters(self.engine.master.output)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.control = threading.Thread(target=self._control_loop, name="sound-control", daemon=True)
@@ -58,6 +60,7 @@ class LiveSound:
             now = time.monotonic()
             with self.lock:
                 self.conductor.tick(now - last)
+            self.meters.sample()
             last = now
 
     def deliver(self, message: Message) -> None:

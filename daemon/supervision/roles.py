@@ -306,7 +306,9 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
         return EXIT_UNAVAILABLE
     delay = FrameDelay()
     beat = HeartbeatSender(
-        link, progress=sound.output.progress, status=lambda: {"underflows": sound.underflows, **delay.report()}
+        link,
+        progress=sound.output.progress,
+        status=lambda: {"underflows": sound.underflows, **sound.meters.report(), **delay.report()},
     )
     beat.start()
     _sense_messages(link, stop, sound.deliver, delay)
@@ -335,6 +337,16 @@ def _image(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     def presented() -> dict:
         return {
             "projectors": {o.index: o.presented for o in wall.outputs if o.window is not None},
+            "pictures": {  # what each window shows, looked at every 2 s (daemon.visuals.looks)
+                o.index: {
+                    "fps": round(o.fps, 1),
+                    "change": o.look.change,
+                    "mean": o.look.mean,
+                    "thumbnail_jpeg": o.look.jpeg_base64,
+                }
+                for o in wall.outputs
+                if o.window is not None and o.look is not None
+            },
             "brightness": round(director.brightness, 3),
             **delay.report(),
         }

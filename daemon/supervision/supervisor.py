@@ -46,6 +46,7 @@ from daemon.supervision.control import ControlServer
 from daemon.supervision.history import RunHistory
 from daemon.supervision.monitor import Monitor
 from daemon.supervision.notify import notify, watchdog_interval_seconds
+from daemon.supervision.watch import DeadOutputs
 
 __all__ = ["Supervisor"]
 
@@ -100,6 +101,10 @@ class Supervisor:
             ignore_hours=preview,
         )
         self.outlook = self.programme.outlook(datetime.now(UTC))  # open or closed, what next: for /status
+        watch = loaded.config.watch
+        self.silence, self.frozen = DeadOutputs(watch.silence_seconds), DeadOutputs(watch.frozen_seconds)
+        self.restarted_for = {"sound": False, "image": False}  # the watch's one restart per episode
+        self.ready_at: dict[str, float] = {}  # when each child last said Ready
         self.preview = preview
         self.osc = self._start_osc(loaded.config.osc)
         self.quit_asked = threading.Event()  # a preview window closed by hand
@@ -224,6 +229,66 @@ class Supervisor:
             )
             return None
 
+    def _watch_output(self, child: Child, status: dict) -> None:
+        """Silent speakers and frozen projectors while a run plays: logged, on /health, the sense restarted once.
+
+        A sense that has just (re)started is rising from its rejoin fade: its output is not judged yet.
+        """
+        watch, role, watcher = self.loaded.config.watch, child.role, self.silence_or_frozen(child.role)
+        now = time.monotonic()
+        expected = self.programme.expecting_output(datetime.now(UTC))
+        seen: list[str] = []
+        dead: list[str] = []
+        if child.state != ChildState.PLAYING or now - self.ready_at.get(role, now) < REJOIN_FADE_SECONDS + 2.0:
+            pass  # nothing judged: what was found stays found
+        elif role == "sound":
+            levels = status.get("levels_dbfs")
+            levels = levels if isinstance(levels, list) else []
+            speakers = {str(k + 1): level for k, level in enumerate(levels) if _number(level)}
+            seen = list(speakers)
+            dead = [name for name, level in speakers.items() if level < watch.silence_floor_dbfs]
+        else:
+            pictures = status.get("pictures")
+            pictures = pictures if isinstance(pictures, dict) else {}
+            judged = {  # a first look after a start has no change to tell yet
+                name: picture
+                for name, picture in pictures.items()
+                if isinstance(picture, dict) and _number(picture.get("change")) and _number(picture.get("mean"))
+            }
+            seen = list(judged)
+            dead = [
+                name
+                for name, picture in judged.items()
+                if picture["change"] < watch.frozen_change or picture["mean"] < watch.black_level
+            ]
+        event, revived_event, what = (
+            ("output_silent", "output_sounding", "speakers")
+            if role == "sound"
+            else ("image_frozen", "image_moving", "projectors")
+        )
+        verdict = watcher.look(dead, seen, expected, now)
+        if verdict.dead:
+            restart = watch.action == "restart" and not self.restarted_for[role]
+            self.log.error(
+                event,
+                **{what: sorted(watcher.reported)},
+                seconds=round(max(watcher.how_long(name, now) for name in verdict.dead), 1),
+                action=f"restarting the {role} child" if restart else "reported (/health 503)",
+                fix="check the cables, the amplifier or projector, and the mapping"
+                if role == "sound"
+                else "check the projector and its cable; a scene that draws a constant picture freezes",
+            )
+            if restart:
+                self.restarted_for[role] = True
+                self.children[role].restart_now()
+        if verdict.revived:
+            self.log.info(revived_event, **{what: verdict.revived})
+        if not watcher.reported:
+            self.restarted_for[role] = False
+
+    def silence_or_frozen(self, role: str) -> DeadOutputs:
+        return self.silence if role == "sound" else self.frozen
+
     def status(self) -> dict:
         """What /status shows (and /health, /metrics read): called from the HTTP thread."""
         children = {
@@ -235,8 +300,13 @@ class Supervisor:
             for role, c in children.items()
             if c["state"] != ChildState.PLAYING
         ]
+        if self.silence.reported:
+            problems.append(f"sound: silent on speakers {', '.join(sorted(self.silence.reported, key=int))}")
+        if self.frozen.reported:
+            problems.append(f"image: frozen on projectors {', '.join(sorted(self.frozen.reported))}")
         return {
             "installation": self.loaded.config.installation.name,
+            "open": self.outlook["open"],
             "schedule": self.outlook,
             "paused": self.programme.paused,
             "override": self.programme.override,
@@ -296,8 +366,11 @@ class Supervisor:
         match message:
             case Heartbeat(status=status):
                 child.status = status
+                if child.role in SENSES:
+                    self._watch_output(child, status)
             case Ready(details=details):
                 child.state = ChildState.PLAYING
+                self.ready_at[child.role] = time.monotonic()
                 self.log.info(f"{child.role}_ready", pid=child.pid, **details)
                 if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
                     child.send(Rejoin(1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS))
@@ -435,3 +508,7 @@ class Supervisor:
         if self.osc is not None:
             self.osc.close()
         self.log.info("supervisor_stopped", restarts={role: c.restarts for role, c in self.children.items()})
+
+
+def _number(value: object) -> bool:
+    return type(value) in (int, float) and value == value  # a heartbeat's number, not NaN

@@ -27,6 +27,7 @@ from daemon.senses import deliver
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.errors import NoDisplay, NoGraphics
 from daemon.visuals.label import label_picture
+from daemon.visuals.looks import LOOK_EVERY_SECONDS, Look, Looker
 from daemon.visuals.scene import Presenter, SceneRenderer
 from daemon.visuals.shaders import ShaderLibrary
 from daemon.visuals.textures import InputTextures
@@ -65,6 +66,7 @@ class _Drawing:
     library: ShaderLibrary
     presenter: Presenter
     renderer: SceneRenderer
+    looker: Looker
     own_textures: dict[str, moderngl.Texture] = field(default_factory=dict)
 
 
@@ -80,6 +82,10 @@ class _Output:
     next_due: float = 0.0
     presented: int = 0
     presented_at_report: int = 0
+    look: Look | None = None  # the latest thumbnail, every LOOK_EVERY_SECONDS
+    looked_at: float = 0.0
+    fps: float = 0.0  # frames presented per second between the last two looks
+    presented_at_look: int = 0
 
     @property
     def window(self) -> Window | None:
@@ -214,6 +220,7 @@ class ProjectorWall:
             library,
             Presenter(ShaderLibrary(ctx, SHIPPED_SHADERS)),
             SceneRenderer(ctx, library, scene, size),
+            Looker(ctx),
         )
         if self.test_pattern:
             lines = [
@@ -254,6 +261,7 @@ class ProjectorWall:
         drawing.presenter.library.release()
         for texture in drawing.own_textures.values():
             texture.release()
+        drawing.looker.release()
         glfw.make_context_current(self.hub)
         glfw.destroy_window(drawing.window)
         output.drawing = None
@@ -269,6 +277,14 @@ class ProjectorWall:
         crop, rotation = (left, top, right, bottom), output.projector.rotation_degrees
         brightness = 1.0 if self.test_pattern else self.director.brightness
         drawing.presenter.present(scene, drawing.ctx.screen, crop, rotation, brightness)
+        now = time.monotonic()
+        if now - output.looked_at >= LOOK_EVERY_SECONDS:
+            output.look = drawing.looker.look(
+                lambda target: drawing.presenter.present(scene, target, crop, rotation, brightness)
+            )
+            if output.looked_at:
+                output.fps = (output.presented - output.presented_at_look) / (now - output.looked_at)
+            output.looked_at, output.presented_at_look = now, output.presented
         glfw.swap_buffers(drawing.window)
         output.presented += 1
 

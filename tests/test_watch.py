@@ -1,0 +1,216 @@
+"""The installation watching its own output: speaker meters, projector looks, and when quiet or still is wrong."""
+
+from __future__ import annotations
+
+import base64
+import io
+import random
+import shutil
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from daemon.config.loader import SHIPPED_SHADERS
+from daemon.config.schema import Video
+from daemon.sound.meters import FLOOR_DBFS, OutputMeters
+from daemon.sound.server import ManualServer, pyo
+from daemon.supervision.watch import DeadOutputs
+from daemon.visuals.director import VisualDirector
+from daemon.visuals.headless import HeadlessCanvas
+from daemon.visuals.looks import THUMBNAIL_SIZE, Looker
+from tests.test_programme import NO_CROSSFADE, programme
+
+
+def test_the_meters_read_each_speakers_level_and_peak_from_pyo():
+    server = ManualServer(3, 48000, 256, 1)
+    try:
+        tone = pyo.Sine(freq=[220.0, 330.0, 440.0], mul=[0.5, 0.05, 0.0])
+        meters = OutputMeters(tone)
+        assert meters.report() == {}  # nothing sampled yet
+        for _ in range(40):
+            for _ in range(6):
+                server.block()
+            meters.sample()
+        report = meters.report()
+    finally:
+        server.close()
+    levels, peaks = report["levels_dbfs"], report["peaks_dbfs"]
+    assert abs(levels[0] - (-9.03)) < 0.8 and abs(levels[1] - (-29.03)) < 0.8  # a sine's RMS: amplitude / sqrt 2
+    assert abs(peaks[0] - (-6.02)) < 0.3 and levels[2] == peaks[2] == FLOOR_DBFS
+    assert meters.report() == {}  # each report starts a new period
+
+
+def _model_reported(history: list[tuple[float, set[str], set[str], bool]], seconds: float) -> set[str]:
+    """Independently: names dead in every look that judged them, all expected, for `seconds` up to the last look.
+
+    A look that did not judge a name (not seen: a first look after a restart) neither breaks nor starts its run.
+    """
+    now = history[-1][0]
+    found = set()
+    for name in {n for _, dead, _, _ in history for n in dead}:
+        since = None
+        for moment, dead, seen, expected in history:
+            if not expected or (name in seen and name not in dead):
+                since = None
+            elif name in dead and since is None:
+                since = moment
+        if since is not None and now - since >= seconds:
+            found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_outputs_dead_long_enough_while_expected_are_reported_once_and_revived(seed):
+    draw = random.Random(seed)
+    watch, history, now = DeadOutputs(seconds=draw.choice([3.0, 5.0, 20.0])), [], 0.0
+    for _ in range(draw.randrange(5, 80)):
+        now += draw.choice([0.5, 1.0, 1.0, 2.0])
+        seen = {str(k) for k in range(4) if draw.random() < 0.9}
+        dead = {name for name in seen if draw.random() < 0.8}
+        expected = draw.random() < 0.9
+        before = set(watch.reported)
+        verdict = watch.look(dead, seen, expected, now)
+        history.append((now, dead, seen, expected))
+        assert watch.reported == _model_reported(history, watch.seconds)
+        assert set(verdict.dead) == watch.reported - before  # each is told once, when it starts
+        assert set(verdict.revived) == (before - watch.reported if expected else set())
+
+
+def test_silence_is_expected_only_while_a_run_plays_at_full_level(tmp_path):
+    prog, _, _ = programme(tmp_path, NO_CROSSFADE)
+    opening = datetime(2026, 11, 25, 10, 0, 1)
+    prog.tick(opening)
+    assert not prog.expecting_output(opening + timedelta(seconds=1))  # still rising from dark
+    assert prog.expecting_output(opening + timedelta(seconds=6))
+    prog.set_paused(True, "bob")
+    assert not prog.expecting_output(opening + timedelta(seconds=7))  # paused: the image holds on purpose
+    prog.set_paused(False, "bob")
+    slot_end = prog.playing.end
+    prog.tick(slot_end - timedelta(seconds=4))
+    assert not prog.expecting_output(slot_end - timedelta(seconds=3))  # the run's fade-out
+    closed, _, _ = programme(tmp_path / "closed")
+    night = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    closed.tick(night)
+    assert not closed.expecting_output(night)
+
+
+@pytest.fixture(scope="module")
+def canvas(tmp_path_factory):
+    shaders = tmp_path_factory.mktemp("shaders")
+    for source in SHIPPED_SHADERS.glob("*.frag"):
+        shutil.copy(source, shaders)
+    (shaders / "still.frag").write_text(
+        "#version 330 core\nin vec2 uv;\nout vec4 colour;\nvoid main() { colour = vec4(0.4, 0.5, 0.6, 1.0); }\n"
+    )
+    canvas = HeadlessCanvas(shaders, 320, 180)
+    yield canvas
+    canvas.release()
+
+
+def looks_at(canvas, scene: str, director: VisualDirector, count: int):
+    looker = Looker(canvas.ctx)
+    texture = canvas.output.color_attachments[0]  # what the canvas drew, presented again at thumbnail size
+    found = []
+    try:
+        for _ in range(count):
+            director.tick(0.5)
+            canvas.draw(scene, director, read=False)
+            found.append(looker.look(lambda target: canvas.presenter.present(texture, target, (0, 0, 1, 1), 0, 1.0)))
+    finally:
+        looker.release()
+    return found
+
+
+def lit_director() -> VisualDirector:
+    director = VisualDirector([], Video())
+    director.fade(1.0, 0.0)
+    director.tick(0.1)
+    return director
+
+
+def test_a_look_sees_a_constant_scene_as_still_and_a_living_one_as_changing(canvas):
+    still = looks_at(canvas, "still", lit_director(), 4)
+    assert still[0].change is None and [look.change for look in still[1:]] == [0.0, 0.0, 0.0]
+    assert abs(still[-1].mean - 255 * 0.5) < 2  # (0.4 + 0.5 + 0.6) / 3 of full scale
+    living = looks_at(canvas, "samples", lit_director(), 4)
+    assert min(look.change for look in living[1:]) > 0.25  # the shipped scenes move even on a still grid
+    thumbnail = Image.open(io.BytesIO(base64.b64decode(living[-1].jpeg_base64)))
+    assert thumbnail.size == THUMBNAIL_SIZE and len(living[-1].jpeg_base64) < 9_000
+    dark = lit_director()
+    dark.fade(0.0, 0.0)
+    assert looks_at(canvas, "samples", dark, 2)[-1].mean < 1.0  # black: the watch's other sign
+
+
+def test_a_look_is_what_the_window_shows_downscaled(canvas):
+    director = lit_director()
+    full = canvas.draw("still", director)
+    looker = Looker(canvas.ctx)
+    texture = canvas.output.color_attachments[0]
+    look = looker.look(lambda target: canvas.presenter.present(texture, target, (0, 0, 1, 1), 0, 1.0))
+    looker.release()
+    small = np.asarray(Image.open(io.BytesIO(base64.b64decode(look.jpeg_base64))))
+    assert abs(float(small.mean()) - float(full.mean())) < 2.0
+
+
+def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp_path, mnist_root, classifier_file):
+    """The real daemon on JACK (dummy) and Xvfb: a mapping that holds the master at 0 and a scene that draws
+    a constant colour. Both are found, named on /health, their sense restarted once; a reload with the
+    shipped composition brings them back and /health is 200 again. (Xvfb stands in for a projector.)"""
+    import json
+
+    from daemon.testing import config_for, gallery
+    from tests.test_supervision import SHORT_CYCLE
+
+    shaders = tmp_path / "shaders"
+    shutil.copytree(SHIPPED_SHADERS, shaders)
+    (shaders / "still.frag").write_text(
+        "#version 330 core\nin vec2 uv;\nout vec4 colour;\nvoid main() { colour = vec4(0.4, 0.5, 0.6, 1.0); }\n"
+    )
+    watch = "[watch]\nsilence_seconds = 3.0\nfrozen_seconds = 4.0\n"
+    mute = (
+        '[[mapping]]\nsource = "classifier_confidence"\ntarget = "sound.master.gain"\n'
+        "output_min = 0.0\noutput_max = 0.0\nsmoothing_seconds = 0.0\n"
+    )
+    still = f'[video]\nshaders_path = "{shaders}"\n[[video.projector]]\nscene = "still"\n'
+    cycle = SHORT_CYCLE.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 15.0")
+    broken = cycle + "[hours]\nfade_in_seconds = 1.0\n" + watch + still + mute
+    loaded = config_for(tmp_path, mnist_root, classifier_file, broken)
+    with gallery(loaded.source, 8) as (daemon, _recorder):
+        silent = daemon.wait_for(lambda e: e["event"] == "output_silent", 120, "the silence found")
+        frozen = daemon.wait_for(lambda e: e["event"] == "image_frozen", 60, "the frozen picture found")
+        assert silent["speakers"] == [str(k) for k in range(1, 9)] and silent["action"] == "restarting the sound child"
+        assert frozen["projectors"] == ["0"] and frozen["action"] == "restarting the image child"
+        code, body = daemon.http_get("/health")
+        health = json.loads(body)
+        assert code == 503 and "sound: silent on speakers 1, 2, 3, 4, 5, 6, 7, 8" in health["problems"]
+        assert "image: frozen on projectors 0" in health["problems"]
+        # After its one restart each stays broken: reported, not restarted again.
+        daemon.wait_for(lambda e: e["event"] == "sound_ready" and e["time"] > silent["time"], 60, "sound back")
+        time.sleep(8)
+        again = [e for e in daemon.events if e["event"] in ("output_silent", "image_frozen")]
+        assert len(again) == 2, again
+        # The technician fixes the composition: reload, and both come back by themselves.
+        config_for(tmp_path, mnist_root, classifier_file, cycle + "[hours]\nfade_in_seconds = 1.0\n" + watch)
+        daemon.process.send_signal(signal.SIGHUP)
+        reloaded = daemon.wait_for(lambda e: e["event"] == "config_reloaded", 30, "the reload")
+        assert not [e for e in daemon.events if e["event"] in ("output_sounding", "image_moving")]
+        daemon.wait_for(lambda e: e["event"] == "output_sounding", 90, "the speakers sounding again")
+        daemon.wait_for(lambda e: e["event"] == "image_moving", 60, "the picture moving again")
+        assert reloaded["restarted"] == ["sound", "image"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # both senses restarted by the reload: until they are judged again
+            status = json.loads(daemon.http_get("/status")[1])
+            picture = status["children"]["image"]["heartbeat"].get("pictures", {}).get("0", {})
+            levels = status["children"]["sound"]["heartbeat"].get("levels_dbfs", [])
+            if status["healthy"] and picture.get("change") is not None and min(levels, default=-150) > -70:
+                break
+            time.sleep(0.5)
+        assert status["healthy"], status["problems"]
+        sound = status["children"]["sound"]["heartbeat"]
+        assert len(sound["levels_dbfs"]) == 8 and min(sound["levels_dbfs"]) > -70.0
+        assert picture["change"] > 0.25 and picture["fps"] > 0 and picture["thumbnail_jpeg"]
+    assert daemon.exit_code == 0
