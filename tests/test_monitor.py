@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
+import urllib.request
 
 from structlog.testing import capture_logs
 
@@ -16,6 +18,8 @@ STATUS = {
     "children": {},
     "frames": 0,
     "uptime_seconds": 1.0,
+    "paused": False,
+    "run": {},
     "streams": {},
     "padding": "x" * 200_000,
 }  # a reply larger than the socket buffers: a vanished client breaks the pipe
@@ -47,3 +51,72 @@ def test_slow_clients_are_dropped_and_vanishing_ones_are_logged(capfd):
     finally:
         monitor.close()
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _scrape(monitor: Monitor) -> dict[tuple[str, tuple], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{monitor.port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_say_which_child_gave_up_xruns_frames_presented_the_programme_and_the_disk(tmp_path):
+    status = {
+        **STATUS,
+        "healthy": False,
+        "paused": False,
+        "schedule": {"open": True, "playing": "healthy"},
+        "run": {"run_id": "20261202-101500-healthy", "preset": "healthy", "step": 12},
+        "children": {
+            "trainer": {"state": "playing", "restarts": 0, "heartbeat": {}},
+            "sound": {"state": "failed", "restarts": 6, "heartbeat": {"underflows": 17}},
+            "image": {"state": "playing", "restarts": 1, "heartbeat": {"projectors": {0: 450, 1: 449}}},
+        },
+    }
+    monitor = Monitor(Http(port=0), lambda: status, recordings_path=tmp_path / "not" / "made" / "yet")
+    try:
+        metrics = _scrape(monitor)
+    finally:
+        monitor.close()
+    assert metrics[("twos_and_sevens_child_state", (("role", "sound"), ("state", "failed")))] == 1
+    assert metrics[("twos_and_sevens_child_state", (("role", "sound"), ("state", "playing")))] == 0
+    assert metrics[("twos_and_sevens_child_state", (("role", "trainer"), ("state", "playing")))] == 1
+    assert sum(v for (name, labels), v in metrics.items() if name == "twos_and_sevens_child_state") == 3
+    assert metrics[("twos_and_sevens_child_restarts_total", (("role", "sound"),))] == 6
+    assert metrics[("twos_and_sevens_xruns_total", ())] == 17
+    assert metrics[("twos_and_sevens_projector_frames_presented_total", (("projector", "1"),))] == 449
+    assert metrics[("twos_and_sevens_open", ())] == 1 and metrics[("twos_and_sevens_paused", ())] == 0
+    assert metrics[("twos_and_sevens_healthy", ())] == 0
+    run = (("preset", "healthy"), ("run_id", "20261202-101500-healthy"))
+    assert metrics[("twos_and_sevens_run_info", run)] == 1
+    free, size = (metrics[(f"twos_and_sevens_recordings_disk_{k}_bytes", ())] for k in ("free", "size"))
+    usage = shutil.disk_usage(tmp_path)  # the nearest folder that exists
+    assert 0 < free <= size == usage.total and abs(free - usage.free) < 1e9
+
+
+def test_metrics_leave_out_what_the_status_does_not_carry():
+    status = {
+        **STATUS,
+        "paused": True,
+        "run": {},
+        "children": {"trainer": {"state": "starting", "restarts": 0, "heartbeat": {}}},
+    }
+    monitor = Monitor(Http(port=0), lambda: status)
+    try:
+        names = {name for name, _ in _scrape(monitor)}
+    finally:
+        monitor.close()
+    assert "twos_and_sevens_paused" in names and "twos_and_sevens_child_state" in names
+    for absent in (
+        "twos_and_sevens_open",
+        "twos_and_sevens_xruns_total",
+        "twos_and_sevens_run_info",
+        "twos_and_sevens_recordings_disk_free_bytes",
+        "twos_and_sevens_projector_frames_presented_total",
+    ):
+        assert absent not in names

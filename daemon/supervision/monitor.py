@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import shutil
 import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -23,38 +25,118 @@ READ_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within t
 
 
 class _StatusCollector:
-    """Prometheus metrics read from the supervisor's status at scrape time."""
+    """Prometheus metrics read from the supervisor's status at scrape time (monitoring/ alerts on them)."""
 
-    def __init__(self, status: Callable[[], dict]):
-        self.status = status
+    def __init__(self, status: Callable[[], dict], recordings_path: Path | None = None):
+        self.status, self.recordings_path = status, recordings_path
 
     def collect(self):
         status = self.status()
-        up = GaugeMetricFamily("twos_and_sevens_child_up", "1 when the child process plays", labels=["role"])
-        restarts = CounterMetricFamily("twos_and_sevens_child_restarts", "Restarts of the child", labels=["role"])
-        for role, child in status["children"].items():
-            up.add_metric([role], 1.0 if child["state"] == ChildState.PLAYING else 0.0)
-            restarts.add_metric([role], child["restarts"])
-        yield up
-        yield restarts
-        delay = GaugeMetricFamily(
-            "twos_and_sevens_frame_delay_seconds",
-            "Worst delay from a training step's end to its frame reaching the child, last second",
-            labels=["role"],
-        )
-        for role, child in status["children"].items():
-            if "frame_delay_ms" in child["heartbeat"]:
-                delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
-        yield delay
+        yield from _children(status["children"])
+        yield from _senses(status["children"])
         yield CounterMetricFamily("twos_and_sevens_frames", "Frames carried from the trainer", value=status["frames"])
         yield GaugeMetricFamily(
             "twos_and_sevens_uptime_seconds", "Seconds since the supervisor started", value=status["uptime_seconds"]
         )
+        yield GaugeMetricFamily(
+            "twos_and_sevens_healthy", "1 when /health answers 200", value=1.0 if status["healthy"] else 0.0
+        )
+        yield from _programme(status)
         streams = GaugeMetricFamily("twos_and_sevens_stream", "The latest value of each data stream", labels=["stream"])
         for name, value in status["streams"].items():
             if value == value:  # NaN: not measured yet
                 streams.add_metric([name], value)
         yield streams
+        if self.recordings_path is not None:
+            yield from _recordings_disk(self.recordings_path)
+
+
+def _children(children: dict) -> list:
+    up = GaugeMetricFamily("twos_and_sevens_child_up", "1 when the child process plays", labels=["role"])
+    # One series per state, 1 for the current one: `state="failed"` is a child given up after a crash loop.
+    state = GaugeMetricFamily(
+        "twos_and_sevens_child_state", "1 for the state the child is in, 0 for the others", labels=["role", "state"]
+    )
+    restarts = CounterMetricFamily("twos_and_sevens_child_restarts", "Restarts of the child", labels=["role"])
+    delay = GaugeMetricFamily(
+        "twos_and_sevens_frame_delay_seconds",
+        "Worst delay from a training step's end to its frame reaching the child, last second",
+        labels=["role"],
+    )
+    for role, child in children.items():
+        up.add_metric([role], 1.0 if child["state"] == ChildState.PLAYING else 0.0)
+        for each in ChildState:
+            state.add_metric([role, each.value], 1.0 if child["state"] == each else 0.0)
+        restarts.add_metric([role], child["restarts"])
+        if "frame_delay_ms" in child["heartbeat"]:
+            delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
+    return [up, state, restarts, delay]
+
+
+def _senses(children: dict) -> list:
+    """What the sound and image children last said in their heartbeats: xruns, frames presented."""
+    found = []
+    sound = children.get("sound", {}).get("heartbeat", {})
+    if "underflows" in sound:  # both routes count them: PortAudio's underflows, JACK's xruns
+        found.append(
+            CounterMetricFamily(
+                "twos_and_sevens_xruns",
+                "Audio device xruns (underflows) since the sound child started",
+                value=sound["underflows"],
+            )
+        )
+    projectors = children.get("image", {}).get("heartbeat", {}).get("projectors")
+    if projectors:
+        frames = CounterMetricFamily(
+            "twos_and_sevens_projector_frames_presented",
+            "Frames the projector's window presented since the image child started",
+            labels=["projector"],
+        )
+        for index, presented in projectors.items():
+            frames.add_metric([str(index)], presented)
+        found.append(frames)
+    return found
+
+
+def _programme(status: dict) -> list:
+    found = [
+        GaugeMetricFamily(
+            "twos_and_sevens_paused", "1 while paused from the control socket", value=1.0 if status["paused"] else 0.0
+        )
+    ]
+    is_open = status.get("schedule", {}).get("open")  # the plan's word: open now ([hours], closed dates)
+    if isinstance(is_open, bool):
+        found.append(
+            GaugeMetricFamily(
+                "twos_and_sevens_open", "1 while the schedule says the gallery is open", value=float(is_open)
+            )
+        )
+    run = GaugeMetricFamily("twos_and_sevens_run_info", "1 for the run that plays now", labels=["run_id", "preset"])
+    if status["run"].get("run_id"):
+        run.add_metric([status["run"]["run_id"], status["run"].get("preset", "")], 1.0)
+    found.append(run)
+    return found
+
+
+def _recordings_disk(path: Path) -> list:
+    """Free and total bytes of the filesystem the recordings go to (its nearest existing folder)."""
+    folder = next((p for p in (path, *path.parents) if p.is_dir()), None)
+    if folder is None:
+        return []
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:  # a disk gone under us: the metric is absent, which the dashboard shows
+        return []
+    return [
+        GaugeMetricFamily(
+            "twos_and_sevens_recordings_disk_free_bytes",
+            "Bytes free for recordings on their filesystem",
+            value=usage.free,
+        ),
+        GaugeMetricFamily(
+            "twos_and_sevens_recordings_disk_size_bytes", "Size of the recordings' filesystem", value=usage.total
+        ),
+    ]
 
 
 class _Server(ThreadingHTTPServer):
@@ -69,12 +151,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class Monitor:
-    """Serves `status()` (a JSON-ready dict with `healthy` and `problems`) until `close()`."""
+    """Serves `status()` (a JSON-ready dict with `healthy` and `problems`) until `close()`.
 
-    def __init__(self, settings: Http, status: Callable[[], dict], read_timeout_seconds: float = READ_TIMEOUT_SECONDS):
+    With `recordings_path`, /metrics also says how full the recordings' disk is.
+    """
+
+    def __init__(
+        self,
+        settings: Http,
+        status: Callable[[], dict],
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
+        recordings_path: Path | None = None,
+    ):
         self.settings, self.status = settings, status
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_StatusCollector(status))
+        registry.register(_StatusCollector(status, recordings_path))
         monitor = self
 
         class Handler(BaseHTTPRequestHandler):
