@@ -118,6 +118,23 @@ def _parser() -> argparse.ArgumentParser:
 
     command("runs", _runs, "List recorded runs.")
 
+    logs = command("logs", _logs, "Print the daemon's log: the unit's journal under systemd, else [logging] file.")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing lines as they come (Ctrl-C ends)")
+    logs.add_argument("--level", choices=["debug", "info", "warning", "error"], default=None, help="this or worse")
+    logs.add_argument("--since", default=None, help="1h, 30m, 2d, 90s ago, or a time: 2026-12-02T14:00 (local)")
+    logs.add_argument("--run", dest="run_id", default=None, help="only RUN_ID: from its first line to its end")
+    logs.add_argument("--json", action="store_true", help="the events as JSON lines, for jq or a script")
+    logs.add_argument("--lines", "-n", type=int, default=None, help="only the last N (default: all; 10 with --follow)")
+    logs.add_argument("--unit", default=None, help="the systemd unit (default: twos-and-sevens.service)")
+    logs.add_argument(
+        "--journal-file",
+        type=Path,
+        action="append",
+        default=None,
+        help="read these journal files instead (copied, or received by systemd-journal-remote); repeatable",
+    )
+    logs.add_argument("--file", type=Path, default=None, help="read this log file instead of [logging] file")
+
     play = command("play", _play, "Play a recorded run's sound in real time on the configured device.")
     _recording_arguments(play)
     play.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
@@ -398,6 +415,57 @@ def _runs(args) -> int:
             f"{run.steps_done}/{summary.get('steps_total', '?')} steps  "
             f"{run.size_bytes() / 1e6:.1f} MB"
         )
+    return 0
+
+
+def _logs(args) -> int:
+    import collections
+    import os
+
+    from daemon import log_reader
+
+    loaded = configuration.load(args.config)  # no logging set up: reading the log file must not append to it
+    try:
+        since = log_reader.parse_since(args.since) if args.since else None
+    except ValueError:
+        raise CommandFailed(
+            EXIT_CONFIG, f"--since {args.since!r}: give 1h, 30m, 2d, 90s, or a time like 2026-12-02T14:00"
+        ) from None
+    if args.lines is not None and args.lines < 0:
+        raise CommandFailed(EXIT_CONFIG, "--lines must be 0 or more")
+    try:
+        source, where = log_reader.open_log(loaded, args.unit or log_reader.UNIT, args.journal_file, args.file)
+    except log_reader.LogMissing as exc:
+        raise CommandFailed(EXIT_DATA, str(exc)) from None
+    if isinstance(source, log_reader.LogFile) and not source.path.exists() and not args.follow:
+        raise CommandFailed(
+            EXIT_DATA, f"no log file at {source.path} ({where}) yet: the daemon makes it on starting with this config"
+        )
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    selection = log_reader.Selection(args.level, since, args.run_id)
+    lines = args.lines if args.lines is not None else (10 if args.follow else None)
+    stop = _stop_on_signals()
+
+    def show(entries) -> None:
+        for entry in entries:
+            print(log_reader.as_json(entry) if args.json else log_reader.render(entry, colour), flush=args.follow)
+
+    try:
+        kept = (entry for entry in source.history(since) if selection.keep(entry))
+        show(collections.deque(kept, maxlen=lines) if lines is not None else kept)
+        if args.follow:
+            if isinstance(source, log_reader.LogFile) and not source.path.exists():
+                print(f"twos-and-sevens: waiting for {source.path} ({where}) to appear", file=sys.stderr)
+            show(entry for entry in source.follow(stop) if selection.keep(entry))
+        else:
+            show(entry for entry in source.last_line() if selection.keep(entry))
+    except log_reader.JournalFailed as exc:
+        raise CommandFailed(EXIT_DATA, str(exc)) from None
+    except BrokenPipeError:  # `logs | head`: the reader has gone, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if isinstance(source, log_reader.LogFile):
+            source.close()
     return 0
 
 
