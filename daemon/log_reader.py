@@ -338,7 +338,10 @@ class Journal:
 
     def _read(self, command: list[str], stop: threading.Event) -> Iterator[Entry]:
         # journalctl's own complaints (no permission, no such file) go straight to our stderr.
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            raise JournalFailed(f"cannot run {command[0]} ({exc.strerror}): it comes with systemd") from None
         assert process.stdout is not None
         lines = _Lines()
         try:

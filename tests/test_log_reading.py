@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from daemon.log_reader import MAX_LINE_BYTES, LogFile, Selection, as_json, parse_line, parse_since, render
+from daemon.log_reader import (
+    MAX_LINE_BYTES,
+    Journal,
+    JournalFailed,
+    LogFile,
+    Selection,
+    as_json,
+    parse_line,
+    parse_since,
+    render,
+)
 from tests.conftest import REPO, run_cli
 
 REAL = (
@@ -413,3 +423,14 @@ def test_the_journal_of_the_unit_is_read_with_journalctl_filtered_and_followed(p
         code, errors = follower.stop()
     assert code == 0 and "Traceback" not in errors
     assert [json.loads(line)["n"] for line in follower.lines] == [0, 1, 2]  # only what came after, once each
+
+
+def test_a_journal_that_cannot_be_read_is_said_not_raised(tmp_path):
+    with pytest.raises(JournalFailed, match="cannot run /nowhere/journalctl"):
+        list(
+            Journal(
+                "twos-and-sevens.service", files=[tmp_path / "x.journal"], journalctl="/nowhere/journalctl"
+            ).history()
+        )
+    result = run_cli("logs", "--journal-file", str(tmp_path / "none.journal"))
+    assert "Traceback" not in result.stderr and (result.returncode == 3 or result.stdout == "")
