@@ -5,17 +5,32 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from collections import deque
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 import structlog
 from structlog.typing import Processor
 
-__all__ = ["configure", "get_logger", "rotate_log_file_if_due"]
+__all__ = ["RECENT_PROBLEMS", "configure", "get_logger", "rotate_log_file_if_due"]
+
+# This process's latest warnings and errors (the supervisor's: deaths, silences, freezes), for /status.
+RECENT_PROBLEMS: deque[dict] = deque(maxlen=30)
+_SHOWN_KEYS = ("time", "level", "event", "component", "role", "error", "reason", "speakers", "projectors", "fix")
+
+
+def _remember_problems(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if event.get("level") in ("warning", "error", "critical"):
+        RECENT_PROBLEMS.append({key: str(event[key])[:300] for key in _SHOWN_KEYS if key in event})
+    return event
+
 
 _SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+    _remember_problems,
     structlog.processors.StackInfoRenderer(),
     structlog.processors.format_exc_info,
 ]

@@ -10,10 +10,11 @@ cd "$repo"
 # driver: several monitors, as a gallery PC has), xrandr to lay those monitors out, and systemd
 # (its systemd-analyze checks the shipped units offline), and tzdata (the zones [hours] timezone names),
 # prometheus (its promtool checks monitoring/ and /metrics) and systemd-journal-remote (journal-upload
-# forwards the journal off the PC; the tests make real journal files with it).
+# forwards the journal off the PC; the tests make real journal files with it), and chromium (the
+# tests open the status page in a real headless browser).
 apt_packages=(tzdata python3 python3-venv python3-dev libportaudio2 jackd2 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri
               xvfb xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils systemd
-              prometheus systemd-journal-remote)
+              prometheus systemd-journal-remote chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

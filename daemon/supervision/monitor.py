@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import http.cookies
 import json
 import shutil
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,10 +20,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from daemon.config.schema import Http
 from daemon.logs import get_logger
 from daemon.supervision.children import ChildState
+from daemon.supervision.page import latest_grid, page_file
 
 __all__ = ["Monitor"]
 
 
+TOKEN_COOKIE = "twos_and_sevens_token"
 READ_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within this (slowloris)
 
 
@@ -163,7 +168,7 @@ class Monitor:
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
         recordings_path: Path | None = None,
     ):
-        self.settings, self.status = settings, status
+        self.settings, self.status, self.recordings_path = settings, status, recordings_path
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_StatusCollector(status, recordings_path))
         monitor = self
@@ -192,11 +197,9 @@ class Monitor:
         return self.server.server_port
 
     def _answer(self, request: BaseHTTPRequestHandler, registry: CollectorRegistry) -> None:
-        if self.settings.token:
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {self.settings.token}".encode()):
-                return self._send(request, 401, "application/json", {"error": "a bearer token is required"})
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
+        if self.settings.token and not self._token_given(request, query):
+            return self._send(request, 401, "application/json", {"error": "a bearer token is required"})
         if path == "/health":
             status = self.status()
             body = {"healthy": status["healthy"], "problems": status["problems"]}
@@ -211,7 +214,48 @@ class Monitor:
             request.end_headers()
             request.wfile.write(payload)
             return None
-        return self._send(request, 404, "application/json", {"error": "try /health, /status or /metrics"})
+        if path == "/grid.png":
+            grid = latest_grid(self.recordings_path, str(self.status()["run"].get("run_id", "")))
+            if grid is None:
+                return self._send(request, 404, "application/json", {"error": "no sample grid yet"})
+            return self._send_bytes(request, grid, "image/png")
+        found = page_file(path)
+        if found is not None:
+            content, kind = found
+            cookie = self._token_cookie(query)
+            return self._send_bytes(request, content, kind, {"Set-Cookie": cookie} if cookie else {})
+        return self._send(request, 404, "application/json", {"error": "try /, /health, /status or /metrics"})
+
+    def _token_given(self, request: BaseHTTPRequestHandler, query: str) -> bool:
+        """The token as a bearer header, a `token=` query parameter (a browser's first visit) or the page's cookie."""
+        expected = self.settings.token.encode()
+        header = request.headers.get("Authorization", "")
+        candidates = [header.removeprefix("Bearer ")] if header.startswith("Bearer ") else []
+        candidates += urllib.parse.parse_qs(query).get("token", [])
+        cookies = http.cookies.SimpleCookie()
+        with contextlib.suppress(http.cookies.CookieError):
+            cookies.load(request.headers.get("Cookie", ""))
+        if TOKEN_COOKIE in cookies:
+            candidates.append(cookies[TOKEN_COOKIE].value)
+        return any(hmac.compare_digest(given.encode(), expected) for given in candidates)
+
+    def _token_cookie(self, query: str) -> str:
+        """Opened with ?token=…: keep it in a cookie, so the page's own requests carry it."""
+        given = urllib.parse.parse_qs(query).get("token", [])
+        if not self.settings.token or not given:
+            return ""
+        return f"{TOKEN_COOKIE}={urllib.parse.quote(given[0])}; Path=/; HttpOnly; SameSite=Strict"
+
+    @staticmethod
+    def _send_bytes(request: BaseHTTPRequestHandler, body: bytes, kind: str, headers: dict | None = None) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", kind)
+        request.send_header("Content-Length", str(len(body)))
+        request.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(body)
 
     @staticmethod
     def _send(request: BaseHTTPRequestHandler, code: int, kind: str, body: dict) -> None:

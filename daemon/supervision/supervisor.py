@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -10,7 +11,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from daemon.config import LoadedConfig
-from daemon.logs import get_logger, rotate_log_file_if_due
+from daemon.logs import RECENT_PROBLEMS, get_logger, rotate_log_file_if_due
 from daemon.messages import (
     BadMessage,
     ControlReply,
@@ -53,6 +54,9 @@ __all__ = ["Supervisor"]
 LOOP_SECONDS = 0.1
 SENSES = ("sound", "image")
 REJOIN_FADE_SECONDS = 2.0
+# The streams /status keeps a few minutes of, once a second (the status page draws them as sparklines).
+HISTORY_STREAMS = ("classifier_confidence", "pixel_entropy", "sharpness", "similarity", "loss_generator")
+HISTORY_SECONDS = 300
 # Which children read which sections: after a reload, a child restarts only when one of its own changed.
 SECTIONS_OF = {
     "trainer": ("data", "compute", "streams", "logging", "runs"),
@@ -105,6 +109,7 @@ class Supervisor:
         self.silence, self.frozen = DeadOutputs(watch.silence_seconds), DeadOutputs(watch.frozen_seconds)
         self.restarted_for = {"sound": False, "image": False}  # the watch's one restart per episode
         self.ready_at: dict[str, float] = {}  # when each child last said Ready
+        self.stream_history: collections.deque[dict] = collections.deque(maxlen=HISTORY_SECONDS)
         self.preview = preview
         self.osc = self._start_osc(loaded.config.osc)
         self.quit_asked = threading.Event()  # a preview window closed by hand
@@ -141,6 +146,7 @@ class Supervisor:
             if now - last_rotation_check >= 1.0:
                 rotate_log_file_if_due()
                 self.outlook = self.programme.outlook(datetime.now(UTC))  # /status reads it from its thread
+                self.stream_history.append({name: self.streams.get(name) for name in HISTORY_STREAMS})
                 last_rotation_check = now
             self._serve_requests()
             if self.reload_asked.is_set():
@@ -218,7 +224,7 @@ class Supervisor:
         if not settings.enabled:
             return None
         try:
-            return Monitor(settings, self.status)
+            return Monitor(settings, self.status, recordings_path=self.loaded.recordings_path)
         except OSError as exc:  # the port is taken: the installation plays on without its endpoint
             self.log.error(
                 "http_unavailable",
@@ -319,6 +325,13 @@ class Supervisor:
             "children": children,
             "cycle": list(self.loaded.config.cycle.presets),
             "recent_runs": self.history.runs(10),
+            "history": {
+                "seconds_apart": 1.0,
+                "streams": {
+                    name: [_shown(moment.get(name)) for moment in list(self.stream_history)] for name in HISTORY_STREAMS
+                },
+            },
+            "log": list(RECENT_PROBLEMS)[-20:],
         }
 
     def _receive(self, timeout: float) -> None:
@@ -512,3 +525,8 @@ class Supervisor:
 
 def _number(value: object) -> bool:
     return type(value) in (int, float) and value == value  # a heartbeat's number, not NaN
+
+
+def _shown(value: object) -> float | None:
+    """A stream's value as JSON can carry it: None when not measured (NaN) or absent."""
+    return float(value) if isinstance(value, int | float) and value == value else None

@@ -12,6 +12,8 @@ __all__ = [
     "feed",
     "gallery",
     "jack_dummy_server",
+    "page_dom",
+    "page_screenshot",
     "render_audio",
     "set_monitor",
     "train_frames",
@@ -24,6 +26,8 @@ __all__ = [
 # takes xvfb_server does not pay for torch (training), pyo (audio) or the others it never touches.
 _HOMES = {
     "config_for": "config",
+    "page_dom": "browser",
+    "page_screenshot": "browser",
     "train_frames": "training",
     "render_audio": "audio",
     "JackRecorder": "audio",

@@ -1,0 +1,128 @@
+"""The technician's page, in a real browser (headless Chromium) against the real daemon on JACK (dummy) and Xvfb."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import time
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+from daemon.testing import config_for, gallery, page_dom, page_screenshot
+from tests.test_supervision import SHORT_CYCLE
+
+TOKEN = "page-s3cret"
+CHANNELS = 8
+
+
+class Dom(HTMLParser):
+    """Every element's attributes and text, by id and by class, from the DOM Chromium printed."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict, list[str]]] = []
+        self._open: list[int] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs), []))
+        if tag not in ("img", "br", "meta", "link", "input", "polyline"):
+            self._open.append(len(self.elements) - 1)
+
+    def handle_endtag(self, tag):
+        while self._open:
+            if self.elements[self._open.pop()][0] == tag:
+                break
+
+    def handle_data(self, data):
+        for index in self._open:
+            self.elements[index][2].append(data)
+
+    def text(self, element_id: str) -> str:
+        return "".join(next(text for _, attrs, text in self.elements if attrs.get("id") == element_id)).strip()
+
+    def with_attribute(self, name: str) -> list[dict]:
+        return [attrs for _, attrs, _ in self.elements if name in attrs]
+
+
+def raw_get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist_root, classifier_file):
+    cycle = SHORT_CYCLE.replace("heartbeat_timeout_seconds = 3.0", "heartbeat_timeout_seconds = 15.0")
+    loaded = config_for(
+        tmp_path,
+        mnist_root,
+        classifier_file,
+        cycle.replace("[http]\nport = 0\n", f'[http]\nport = 0\ntoken = "{TOKEN}"\n')
+        + "[streams]\ngrid_every_steps = 5\n",
+    )
+    with gallery(loaded.source, CHANNELS) as (daemon, _recorder):
+        run = daemon.wait_for(lambda e: e["event"] == "run_started", 120, "a run")
+        port = [e for e in daemon.events if e["event"] == "http_listening"][-1]["port"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until both senses have said what they output
+            status = json.loads(daemon.http_get("/status", TOKEN)[1])
+            sound, image = (status["children"][role]["heartbeat"] for role in ("sound", "image"))
+            grid_drawn = any((loaded.recordings_path / run["run_id"] / "grids").glob("step-*.png"))
+            if sound.get("levels_dbfs") and image.get("pictures") and grid_drawn:
+                break
+            time.sleep(0.5)
+        # The page obeys the token: nothing without it, the page with ?token=, which it keeps as a cookie.
+        assert raw_get(port, "/")[0] == 401 and raw_get(port, "/status")[0] == 401
+        code, body, headers = raw_get(port, f"/?token={TOKEN}")
+        assert code == 200 and b"<title>Twos and Sevens</title>" in body and "HttpOnly" in headers["Set-Cookie"]
+        cookie = headers["Set-Cookie"].split(";")[0]
+        assert raw_get(port, "/page.js", {"Cookie": cookie})[0] == 200
+        assert raw_get(port, "/page.js", {"Cookie": "twos_and_sevens_token=wrong"})[0] == 401
+        assert b"https://" not in body + raw_get(port, "/page.js", {"Cookie": cookie})[1]  # nothing from a CDN
+        grid = raw_get(port, "/grid.png", {"Cookie": cookie})
+        assert grid[0] == 200 and grid[1][:8] == b"\x89PNG\r\n\x1a\n"
+
+        url = f"http://127.0.0.1:{port}/?token={TOKEN}"
+        looks = [Dom(page_dom(url)) for _ in range(3)]
+        first = looks[0]
+        assert first.text("run").startswith(run["preset"]) and run["run_id"] in first.text("run")
+        assert first.text("health") in ("healthy", "needs a look") and "open until" in first.text("open")
+        meters = [dom.with_attribute("data-speaker") for dom in looks]
+        assert [len(m) for m in meters] == [CHANNELS] * 3
+        for speaker in range(CHANNELS):  # each speaker's meter moves from one look to the next
+            assert len({float(m[speaker]["data-dbfs"]) for m in meters}) > 1, [m[speaker] for m in meters]
+        projectors = first.with_attribute("data-projector")
+        assert projectors and float(projectors[0]["data-change"]) > 0.25
+        thumbnail = [a for a in first.with_attribute("src") if a["src"].startswith("data:image/jpeg;base64,")]
+        assert thumbnail and len(thumbnail[0]["src"]) > 1000  # a picture, not a blank
+        assert first.with_attribute("points")  # sparklines drawn from the streams' history
+        states = {a["data-role"]: None for a in first.with_attribute("data-role")}
+        assert set(states) == {"trainer", "sound", "image"}
+
+        # A child killed while the page watches: it shows as restarting, then playing again.
+        image_pid = status["children"]["image"]["pid"]
+        os.kill(image_pid, signal.SIGKILL)
+        seen = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            html = page_dom(url, script_seconds=2.0)
+            state = re.search(r'data-role="image"><td>image</td><td class="(\w+)"', html)
+            seen.append(state.group(1) if state else None)
+            if seen[-1] == "playing" and any(s not in ("playing", None) for s in seen):
+                break
+        assert any(s not in ("playing", None) for s in seen) and seen[-1] == "playing", seen
+        assert "child_died" in Dom(html).text("log") or "child_died" in html
+
+        shot = page_screenshot(url, tmp_path / "status-page.png")
+        assert shot.stat().st_size > 20_000
+        if os.environ.get("TWOS_AND_SEVENS_SAVE_SCREENSHOT"):  # how docs/img/status-page.png is made
+            shutil.copy(shot, Path(os.environ["TWOS_AND_SEVENS_SAVE_SCREENSHOT"]))
+    assert daemon.exit_code == 0
