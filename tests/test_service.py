@@ -242,3 +242,58 @@ def test_the_commands_look_for_the_socket_in_a_known_order(tmp_path, monkeypatch
     monkeypatch.setenv(loader.CONTROL_SOCKET_ENV, str(tmp_path / "env.sock"))  # the override, for both sides
     assert named.control_path == tmp_path / "env.sock"
     assert loader.control_socket_candidates(checkout) == [tmp_path / "env.sock"]
+
+
+def test_status_override_skip_from_another_folder_reach_the_user_units_daemon(tmp_path, mnist_root, classifier_file):
+    import json
+    import tempfile
+
+    from daemon.testing import RunningDaemon
+    from tests.conftest import run_cli
+    from tests.test_supervision import SHORT_CYCLE
+
+    home = Path(tempfile.mkdtemp(prefix="tas-"))  # short: a Unix socket's path is at most 108 bytes
+    runtime = home / "run"
+    xdg = {
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+    folder = home / "config" / "twos-and-sevens"
+    folder.mkdir(parents=True)
+    (runtime / "twos-and-sevens").mkdir(parents=True, mode=0o700)
+    (folder / "installation.toml").write_text(
+        f'[data]\nmnist_path = "{mnist_root}"\nclassifier_path = "{classifier_file}"\n{SHORT_CYCLE}'
+    )
+    # As the user unit starts it: its config under %E, RUNTIME_DIRECTORY set by RuntimeDirectory=.
+    unit_environment = {**xdg, "RUNTIME_DIRECTORY": str(runtime / "twos-and-sevens")}
+    daemon = RunningDaemon(str(folder / "installation.toml"), unit_environment, ("--no-sound", "--no-image"))
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    try:
+        started = daemon.wait_for(lambda e: e["event"] == "run_started", 180, "the first run")
+        # The guide's check finds the child by the name it gives itself.
+        ps = subprocess.run(["ps", "-ef"], capture_output=True, text=True, check=True).stdout.splitlines()
+        trainer = next(line for line in ps if line.split()[1] == str(daemon.pid("trainer")))
+        assert trainer.endswith("twos-and-sevens: trainer"), trainer
+        socket = runtime / "twos-and-sevens" / "control.sock"
+        listening = daemon.wait_for(lambda e: e["event"] == "control_listening", 10, "control_listening")
+        assert listening["path"] == str(socket)
+        status = run_cli("status", cwd=elsewhere, env=xdg)  # no --config, not the config's folder
+        assert status.returncode == 0, status.stderr
+        body = json.loads(status.stdout)
+        assert body["socket"] == str(socket) and body["run"]["preset"] == started["preset"]
+        other = next(p for p in ("random", "healthy") if p != started["preset"])
+        override = run_cli("override", other, "--minutes", "5", cwd=elsewhere, env=xdg)
+        assert override.returncode == 0 and other in override.stdout, override.stderr
+        daemon.wait_for(lambda e: e["event"] == "override_started" and e["preset"] == other, 10, "override")
+        skip = run_cli("skip", cwd=elsewhere, env=xdg)
+        assert skip.returncode == 0, skip.stderr
+        daemon.wait_for(lambda e: e["event"] == "run_skipped", 10, "run_skipped")
+        # The config's relative paths went to the state directory, not beside the config.
+        assert (home / "state" / "twos-and-sevens" / "var" / "recordings").is_dir()
+        assert not (folder / "var").exists()
+    finally:
+        assert daemon.stop() == 0
+    gone = run_cli("status", cwd=elsewhere, env=xdg)
+    assert gone.returncode == 3 and str(runtime / "twos-and-sevens" / "control.sock") in gone.stderr

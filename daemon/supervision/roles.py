@@ -1,6 +1,7 @@
 """What each child process does: train (and send frames), sound, or image; each sends heartbeats.
 
-A child runs as `twos-and-sevens child ROLE --fd N`: N is its end of the link to the supervisor.
+A child runs as `twos-and-sevens child ROLE --fd N`: N is its end of the link to the supervisor;
+once started it calls itself `twos-and-sevens: ROLE` (what `ps -ef` shows).
 A child that cannot play because its device is missing (no audio device, no display) says so
 and exits with EXIT_UNAVAILABLE; the supervisor tries again later without counting it a crash.
 """
@@ -46,13 +47,14 @@ if TYPE_CHECKING:
     from daemon.metrics import MetricFrame
     from daemon.runs import Instrument, LiveRun
 
-__all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "ROLES", "child_main"]
+__all__ = ["EXIT_UNAVAILABLE", "HEARTBEAT_SECONDS", "PROCESS_TITLE_PREFIX", "ROLES", "child_main"]
 
 # Tests only: the trainer wedges for good after this many steps of a run (a stand-in for a deadlock).
 WEDGE_ENV = "TWOS_AND_SEVENS_TEST_WEDGE_AFTER_STEPS"
 LOADING_GRACE_SECONDS = 60.0
 EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the device is missing, try again later
 HEARTBEAT_SECONDS = 1.0
+PROCESS_TITLE_PREFIX = "twos-and-sevens: "  # then the role, as docs/technician.md's ps check greps it
 
 
 class HeartbeatSender(threading.Thread):
@@ -373,6 +375,10 @@ ROLES = {"trainer": _trainer, "sound": _sound, "image": _image}
 
 def child_main(role: str, loaded: LoadedConfig, fd: int, options: dict) -> int:
     """The body of `twos-and-sevens child ROLE`: SIGTERM ends it cleanly; returns its exit code."""
+    from setproctitle import setproctitle
+
+    # `python -m daemon child trainer --fd 7 …` tells a technician little: in ps, top and pgrep it is this.
+    setproctitle(f"{PROCESS_TITLE_PREFIX}{role}")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
