@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import random
+import re
 import shutil
 import signal
 import time
@@ -188,6 +189,9 @@ def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp
         health = json.loads(body)
         assert code == 503 and "sound: silent on speakers 1, 2, 3, 4, 5, 6, 7, 8" in health["problems"]
         assert "image: frozen on projectors 0" in health["problems"]
+        metrics = daemon.http_get("/metrics")[1]
+        assert 'twos_and_sevens_output_silent{channel="8"} 1.0' in metrics
+        assert 'twos_and_sevens_projector_frozen{projector="0"} 1.0' in metrics
         # After its one restart each stays broken: reported, not restarted again.
         daemon.wait_for(lambda e: e["event"] == "sound_ready" and e["time"] > silent["time"], 60, "sound back")
         time.sleep(8)
@@ -213,4 +217,9 @@ def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp
         sound = status["children"]["sound"]["heartbeat"]
         assert len(sound["levels_dbfs"]) == 8 and min(sound["levels_dbfs"]) > -70.0
         assert picture["change"] > 0.25 and picture["fps"] > 0 and picture["thumbnail_jpeg"]
+        metrics = daemon.http_get("/metrics")[1]
+        assert 'twos_and_sevens_output_silent{channel="8"} 0.0' in metrics
+        assert 'twos_and_sevens_projector_frozen{projector="0"} 0.0' in metrics
+        levels = re.findall(r'^twos_and_sevens_output_level_dbfs\{channel="\d"\} (\S+)$', metrics, re.M)
+        assert len(levels) == 8 and min(float(v) for v in levels) > -70.0
     assert daemon.exit_code == 0

@@ -39,6 +39,7 @@ class _StatusCollector:
         status = self.status()
         yield from _children(status["children"])
         yield from _senses(status["children"])
+        yield from _watched(status)
         yield CounterMetricFamily("twos_and_sevens_frames", "Frames carried from the trainer", value=status["frames"])
         yield GaugeMetricFamily(
             "twos_and_sevens_uptime_seconds", "Seconds since the supervisor started", value=status["uptime_seconds"]
@@ -76,6 +77,37 @@ def _children(children: dict) -> list:
         if "frame_delay_ms" in child["heartbeat"]:
             delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
     return [up, state, restarts, delay]
+
+
+def _watched(status: dict) -> list:
+    """What the senses really output: each speaker's level, each projector's fps, and what the watch found."""
+    sound = status["children"].get("sound", {}).get("heartbeat", {})
+    level = GaugeMetricFamily(
+        "twos_and_sevens_output_level_dbfs", "RMS level sent to each speaker, last second", labels=["channel"]
+    )
+    peak = GaugeMetricFamily(
+        "twos_and_sevens_output_peak_dbfs", "Peak sent to each speaker, last second", labels=["channel"]
+    )
+    for k, (rms, top) in enumerate(zip(sound.get("levels_dbfs", []), sound.get("peaks_dbfs", []), strict=False)):
+        level.add_metric([str(k + 1)], rms)
+        peak.add_metric([str(k + 1)], top)
+    pictures = status["children"].get("image", {}).get("heartbeat", {}).get("pictures", {})
+    fps = GaugeMetricFamily(
+        "twos_and_sevens_projector_fps", "Frames the projector presented per second", labels=["projector"]
+    )
+    frozen = GaugeMetricFamily(
+        "twos_and_sevens_projector_frozen", "1 while the projector's picture is found frozen", labels=["projector"]
+    )
+    watch = status.get("watch", {})
+    for index, picture in pictures.items():
+        fps.add_metric([str(index)], picture.get("fps", 0.0))
+        frozen.add_metric([str(index)], 1.0 if str(index) in watch.get("frozen_projectors", []) else 0.0)
+    silent = GaugeMetricFamily(
+        "twos_and_sevens_output_silent", "1 while the speaker is found silent", labels=["channel"]
+    )
+    for k in range(len(sound.get("levels_dbfs", []))):
+        silent.add_metric([str(k + 1)], 1.0 if str(k + 1) in watch.get("silent_speakers", []) else 0.0)
+    return [level, peak, silent, fps, frozen]
 
 
 def _senses(children: dict) -> list:

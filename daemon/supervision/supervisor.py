@@ -54,6 +54,8 @@ __all__ = ["Supervisor"]
 LOOP_SECONDS = 0.1
 SENSES = ("sound", "image")
 REJOIN_FADE_SECONDS = 2.0
+# A (re)started sense is judged once its rejoin fade is over and two looks (2 s apart) have followed it.
+JUDGED_AFTER_READY_SECONDS = REJOIN_FADE_SECONDS + 5.0
 # The streams /status keeps a few minutes of, once a second (the status page draws them as sparklines).
 HISTORY_STREAMS = ("classifier_confidence", "pixel_entropy", "sharpness", "similarity", "loss_generator")
 HISTORY_SECONDS = 300
@@ -245,7 +247,7 @@ class Supervisor:
         expected = self.programme.expecting_output(datetime.now(UTC))
         seen: list[str] = []
         dead: list[str] = []
-        if child.state != ChildState.PLAYING or now - self.ready_at.get(role, now) < REJOIN_FADE_SECONDS + 2.0:
+        if child.state != ChildState.PLAYING or now - self.ready_at.get(role, now) < JUDGED_AFTER_READY_SECONDS:
             pass  # nothing judged: what was found stays found
         elif role == "sound":
             levels = status.get("levels_dbfs")
@@ -314,6 +316,10 @@ class Supervisor:
             "installation": self.loaded.config.installation.name,
             "open": self.outlook["open"],
             "schedule": self.outlook,
+            "watch": {  # what the watch found: names of silent speakers (1-based) and frozen projectors
+                "silent_speakers": sorted(self.silence.reported, key=int),
+                "frozen_projectors": sorted(self.frozen.reported),
+            },
             "paused": self.programme.paused,
             "override": self.programme.override,
             "healthy": not problems and not self.stopping,
