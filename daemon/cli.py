@@ -534,19 +534,23 @@ def _devices(args) -> int:
 
 def _speaker_test(args) -> int:
     from daemon.sound.devices import find_output_device
-    from daemon.sound.speaker_test import speaker_test
+    from daemon.sound.speaker_test import jack_speaker_test, speaker_test
 
     loaded = _load(args)
     audio = loaded.config.audio
     channels = args.channels or audio.channels
-    device = find_output_device(audio.device, channels)
 
     def announce(channel: int) -> None:
         print(f"channel {channel} of {channels} playing", flush=True)
 
-    speaker_test(
-        device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce, _stop_on_signals()
-    )
+    stop = _stop_on_signals()
+    if audio.route == "jack":  # the route the installation plays through, wired as it wires it
+        print(f'route "jack": [audio] device = "{audio.device}"', flush=True)
+        ports = jack_speaker_test(audio.device, channels, args.seconds_per_channel, args.rounds, announce, stop)
+        print(f"played on {', '.join(ports)}")
+        return 0
+    device = find_output_device(audio.device, channels)
+    speaker_test(device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce, stop)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -108,6 +109,36 @@ def test_speaker_test_plays_channel_k_only_on_port_k(jack, loaded):
     assert loud.sum(axis=1).max() <= 1, "two channels loud at once"
     assert set(np.flatnonzero(loud.any(axis=0))) == set(range(CHANNELS)), loud.any(axis=0)
     assert "channel 1 of 8 playing" in out
+
+
+def test_speaker_test_plays_through_the_jack_route_as_the_guide_writes_it(jack, tmp_path):
+    env, recorder = jack
+    config = tmp_path / "installation.toml"
+    config.write_text('[audio]\nroute = "jack"\ndevice = "system:playback_"\nchannels = 8\n')
+    child = start(["speaker-test", "--seconds-per-channel", "0.4", "--rounds", "2", "--config", str(config)], env)
+    try:
+        feeders = recorder.connect_to_playback(PLAYBACK)  # what reaches the speakers, port by port
+        captured = recorder.record(4.0)
+    finally:
+        out, err = stop(child)
+    assert feeders == [[f"twos-and-sevens-speaker-test:out_{k + 1}"] for k in range(CHANNELS)]
+    windows = captured[: len(captured) // 2400 * 2400].reshape(-1, 2400, CHANNELS)
+    loud = np.sqrt((windows**2).mean(axis=1)) > 0.01
+    assert loud.sum(axis=1).max() <= 1, "two channels loud at once"
+    order = [int(np.flatnonzero(row)[0]) for row in loud if row.any()]
+    firsts = [channel for k, channel in enumerate(order) if k == 0 or channel != order[k - 1]]
+    assert set(firsts) == set(range(CHANNELS)), firsts
+    assert all((b - a) % CHANNELS == 1 for a, b in itertools.pairwise(firsts)), firsts  # port k plays burst k, in turn
+    assert 'route "jack"' in out and "channel 1 of 8 playing" in out and "no output device" not in err
+
+
+def test_speaker_test_on_the_jack_route_names_the_ports_there_are(jack, tmp_path):
+    env, _ = jack
+    config = tmp_path / "installation.toml"
+    config.write_text('[audio]\nroute = "jack"\ndevice = "system:playback_"\nchannels = 12\n')
+    result = run_cli("speaker-test", "--config", str(config), env=env)
+    assert result.returncode == 3 and "only 8 JACK ports match" in result.stderr, result.stderr
+    assert "system:playback_8" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_missing_device_names_the_devices_there_are(jack, loaded, tmp_path):
