@@ -603,20 +603,31 @@ def _projector_test(args) -> int:
     return 0
 
 
+def _render_video_problems(args, scenes: list[str], shaders: Path) -> list[str]:
+    known = sorted(p.stem for p in shaders.glob("*.frag") if p.stem != "present")  # present: the final pass
+    problems = [
+        f"--scene {scene}: no scene named '{scene}' in {shaders}."
+        f"{configuration.errors.did_you_mean(scene, known)} Scenes there: {', '.join(known)}."
+        for scene in scenes
+        if scene not in known
+    ]
+    for option, value, low, high in (("width", args.width, 16, 8192), ("height", args.height, 16, 8192)):
+        if not low <= value <= high:
+            problems.append(f"--{option} {value}: give {low} to {high} pixels.")
+    if not 1 <= args.fps <= 240:
+        problems.append(f"--fps {args.fps:g}: give 1 to 240 frames per second.")
+    return problems
+
+
 def _render_video(args) -> int:
     from daemon.visuals.video import render_video
 
     loaded, recording = _load_recording(args)
     scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
-    known = {p.stem for p in loaded.shaders_path.glob("*.frag")}
-    unknown = [scene for scene in scenes if scene not in known]
-    if unknown or not (16 <= args.width <= 8192 and 16 <= args.height <= 8192 and 1 <= args.fps <= 240):
-        print(
-            f"twos-and-sevens: scenes must be files in {loaded.shaders_path} ({', '.join(sorted(known))}), "
-            f"--width/--height 16–8192, --fps 1–240",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
+    problems = _render_video_problems(args, scenes, loaded.shaders_path)
+    if problems:  # each one named, with what would do: not one sentence covering every option
+        heading = f"render-video: {len(problems)} problems:"
+        raise CommandFailed(EXIT_CONFIG, problems[0] if len(problems) == 1 else "\n  ".join([heading, *problems]))
     with _progress_bar(f"rendering {recording.run_id}", "frame") as progress:
         out = render_video(
             recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress, args.seconds

@@ -54,6 +54,26 @@ def test_a_scene_that_does_not_exist_is_refused(short_runs, tmp_path):
     assert result.returncode == 2 and "samples" in result.stderr and not (tmp_path / "x.mp4").exists()
 
 
+def test_each_wrong_option_is_named_with_its_fix(tmp_path):
+    recording = tmp_path / "run"  # the options are checked before a frame is read: an empty recording will do
+    recording.mkdir()
+    (recording / "frames.jsonl").write_text("")
+    one = run_cli("render-video", str(recording), "--scene", "nosuch", "--out", str(tmp_path / "x.mp4"))
+    assert one.returncode == 2 and "--scene nosuch: no scene named 'nosuch'" in one.stderr
+    assert "Scenes there: " in one.stderr and "present" not in one.stderr.split("Scenes there: ")[1]
+    assert "--width" not in one.stderr and "--fps" not in one.stderr  # only what is wrong
+    typo = run_cli("render-video", str(recording), "--scene", "sampels", "--out", str(tmp_path / "x.mp4"))
+    assert "Did you mean 'samples'?" in typo.stderr
+    several = run_cli(
+        "render-video", str(recording), "--scene", "nosuch", "--width", "8", "--fps", "0", "--out", str(tmp_path / "x")
+    )
+    lines = [line.strip() for line in several.stderr.splitlines() if line.strip()]
+    assert several.returncode == 2 and lines[0] == "twos-and-sevens: render-video: 3 problems:", several.stderr
+    assert len(lines) == 4 and lines[1].startswith("--scene nosuch: ")  # one line each
+    assert lines[2] == "--width 8: give 16 to 8192 pixels." and lines[3] == "--fps 0: give 1 to 240 frames per second."
+    assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "x").exists()
+
+
 def test_the_regimes_look_different(short_runs):
     """The samples scene at each run's end: how much of the source grid survives, and how torn it is.
 
