@@ -42,6 +42,8 @@ def test_preview_plays_in_windows_and_stereo_while_the_gallery_is_closed(tmp_pat
             heard = receive(osc, 20)
             sound = daemon.wait_for(lambda e: e["event"] == "sound_started", 60, "sound_started")
             assert sound["channels"] == SPEAKERS and sound["route"].startswith("preview")
+            ready = daemon.wait_for(lambda e: e["event"] == "sound_ready", 30, "sound_ready")
+            assert ready["route"] == sound["route"]  # not [audio] route = "jack", which it does not use
             recorder.connect_from("PortAudio", timeout_seconds=60)
             assert len(recorder.client.get_ports("PortAudio:", is_output=True)) == 2  # stereo, not 8 speakers
             time.sleep(4.0)  # past the run's fade-in

@@ -29,6 +29,9 @@ class LiveSound:
     def __init__(self, loaded: LoadedConfig, channels: int | None = None, preview: bool = False):
         audio = loaded.config.audio
         self.channels = channels or audio.channels
+        # What actually plays, for the log and Ready: a preview folds to stereo on the default device,
+        # whatever [audio] route says.
+        self.route = "preview (stereo downmix)" if preview else audio.route
         self.log = get_logger("sound")
         self.output = open_output(audio, self.channels, preview)
         self.engine = SoundEngine(
@@ -43,7 +46,7 @@ class LiveSound:
         self.control.start()
         self.log.info(
             "sound_started",
-            route="preview (stereo downmix)" if preview else audio.route,
+            route=self.route,
             device=self.output.device,
             channels=self.channels,
             sample_rate_hz=self.output.sample_rate_hz,

@@ -314,7 +314,7 @@ def _sound(loaded: LoadedConfig, link: Link, stop: threading.Event, options: dic
     )
     beat.start()
     _sense_messages(link, stop, sound.deliver, delay)
-    link.send(Ready(json_data({"route": loaded.config.audio.route, "channels": sound.channels})))
+    link.send(Ready(json_data({"route": sound.route, "channels": sound.channels})))
     stop.wait()
     beat.stopped.set()
     sound.close()
