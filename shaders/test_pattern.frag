@@ -16,9 +16,11 @@ void main() {
         c = vec3(float(bar & 4) / 4.0, float(bar & 2) / 2.0, float(bar & 1)) * (bar == 7 ? 0.0 : 1.0);
         if (bar == 0) c = vec3(1.0);
     }
+    // The label fits a box above the bars (uv.y 0.52-0.94): at most 60 % of the width and 42 % of the
+    // height, whichever binds first, so a wide screen never pushes it past the top or over the bars.
     vec2 size = vec2(textureSize(label, 0));
-    vec2 scale = vec2(0.6 * resolution.x / size.x);
-    vec2 q = (pixel - resolution * vec2(0.5, 0.7)) / scale / size + 0.5;
+    vec2 scale = vec2(min(0.6 * resolution.x / size.x, 0.42 * resolution.y / size.y));
+    vec2 q = (pixel - resolution * vec2(0.5, 0.73)) / scale / size + 0.5;
     if (q.x > 0.0 && q.x < 1.0 && q.y > 0.0 && q.y < 1.0) c = mix(vec3(0.0), vec3(1.0), texture(label, vec2(q.x, 1.0 - q.y)).r);
     float border = step(min(min(pixel.x, pixel.y), min(resolution.x - pixel.x, resolution.y - pixel.y)), 4.0);
     colour = vec4(max(c, vec3(border, 0.0, border)), 1.0);

@@ -179,3 +179,34 @@ def test_visual_targets_join_the_mapping_registry():
 
     config = parse('[[mapping]]\nsource = "similarity"\ntarget = "visual.samples.feedback"\n')
     assert config.mapping[0].target in VISUAL_PARAMETERS
+
+
+def test_the_test_patterns_label_fits_above_the_bars_at_1080p():
+    """projector-test's label at 1920×1080: wholly on screen, and the colour bars below it untouched."""
+    from daemon.visuals.label import label_picture
+    from daemon.visuals.scene import SceneRenderer
+
+    width, height = 1920, 1080
+    canvas = HeadlessCanvas(SHIPPED_SHADERS, width, height)
+    try:
+        # The lines ProjectorWall writes for a projector (daemon/visuals/projectors.py).
+        picture = label_picture(["projector 0", "monitor DUMMY0 [0]", f"{width} x {height}", "scene samples"])
+        label = canvas.ctx.texture((picture.shape[1], picture.shape[0]), 1, picture.tobytes(), alignment=1)
+        renderer = SceneRenderer(canvas.ctx, canvas.library, "test_pattern", (width, height))
+        drawn = renderer.render({**canvas.textures.textures, "label": label}, {}, 0.0)
+        canvas.presenter.present(drawn, canvas.output, (0.0, 0.0, 1.0, 1.0), 0, 1.0)
+        image = np.frombuffer(canvas.output.read(components=3, alignment=1), np.uint8).reshape(height, width, 3)[::-1]
+        renderer.release()
+        label.release()
+    finally:
+        canvas.release()
+    # The bars (uv.y 0.3-0.45: rows 594-756 from the top), every row of them, in their eight colours.
+    expected = [(255, 255, 255), (0, 0, 255), (0, 255, 0), (0, 255, 255), (255, 0, 0), (255, 0, 255), (255, 255, 0)]
+    centres = [int((bar + 0.5) * width / 8) for bar in range(7)]  # the eighth is black, like the label's ground
+    for row in range(600, 752, 8):
+        assert [tuple(int(c) for c in image[row, x]) for x in centres] == expected, f"bars covered at row {row}"
+    # Above the label the grid shows (a vertical line at x = 960): the label does not run off the top.
+    assert tuple(image[20, 960]) == (153, 153, 153)
+    # And the label is there, whole: its white text lies between the top and the bars.
+    text_rows = np.flatnonzero((image[:, 600:1320] == 255).all(axis=2).any(axis=1))
+    assert text_rows.size and text_rows.min() > 30 and text_rows.max() < 590, (text_rows.min(), text_rows.max())
