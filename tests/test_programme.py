@@ -271,3 +271,16 @@ def test_closed_is_said_when_the_daemon_starts_and_at_each_opening_and_closing(t
     assert outlook["timezone"] == "Europe/Berlin" and outlook["next"] is None
     during = prog.outlook(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     assert during["open"] and during["closes_at"] == "2026-11-25T18:00:00+01:00" and during["next"]["preset"]
+
+
+def test_presets_shorter_than_the_least_run_still_play(tmp_path):
+    """A 6-second preset (the schema allows 1 s and up) plays its slots rather than waiting for ever."""
+    short = '[cycle]\npresets = ["random"]\n[runs.random]\nduration_seconds = 6.0\nsteps = 30\nlr_generator = 0.0\n'
+    prog, trainer, _ = programme(tmp_path, short)
+    now = datetime(2026, 11, 25, 12, 0, 1)
+    prog.tick(now)
+    assert isinstance(trainer[-1], Play) and trainer[-1].preset == "random" and trainer[-1].seconds <= 6.0
+    prog.on_run_ended("completed", now + timedelta(seconds=4.5))
+    prog.on_idle()
+    prog.tick(now + timedelta(seconds=4.6))  # 1.4 s of its slot left: not started again
+    assert len(trainer) == 1

@@ -19,7 +19,8 @@ __all__ = ["Programme", "Want"]
 FAILURE_BACKOFF_MAX_SECONDS = 60.0
 SHORT_FADE_SECONDS = 1.0
 # A run finishes a step's length before its slot ends (pacing fills the time it was given): do not
-# start another of the same slot for what is left; the senses hold until the next slot's run.
+# start another of the same slot for what is left (less than this, or than half a short preset's
+# length); the senses hold until the next slot's run.
 LEAST_RUN_SECONDS = 10.0
 EXPECT_OUTPUT_AFTER_SECONDS = 5.0  # a fade-in from dark is past its quietest part by then
 
@@ -192,7 +193,7 @@ class Programme:
             and want is not None
             and self.trainer_idle
             and now >= self.retry_at
-            and left >= LEAST_RUN_SECONDS
+            and left >= min(LEAST_RUN_SECONDS, self.config.runs[want.preset].duration_seconds / 2)
         ):
             seconds = left
             self.send_trainer(Play(want.preset, seconds))
