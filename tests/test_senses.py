@@ -42,3 +42,30 @@ def test_a_message_not_for_a_sense_is_refused_by_the_dispatcher():
     deliver(director, Crossfade(2.0))
     with pytest.raises(TypeError, match="Play is not a message for a sense"):
         deliver(director, Play("healthy", 10.0))
+
+
+def test_the_sound_and_the_image_of_one_recording_render_to_the_same_length(tmp_path):
+    """[audio] run_fade_out_seconds (5 s) and [video] fade_seconds (3 s) differ: both renders still end together."""
+    import json
+
+    from daemon.config import InstallationConfig, LoadedConfig
+    from daemon.metrics import MetricFrame
+    from daemon.recording.reader import Recording
+    from daemon.sound.render import render_blocks
+    from daemon.visuals.video import render_frames
+
+    steps = 20
+    with (tmp_path / "frames.jsonl").open("w") as out:
+        for step in range(1, steps + 1):  # a two-second run: 10 steps a second
+            training = (1.2, 0.7, 0.9, 0.8, 3.0, 2.0, 1e-3, 2e-3)  # losses, accuracies, gradients, updates
+            frame = MetricFrame("run-1", "healthy", step, steps, 1.7e9 + step / 10, step / 10, *training)
+            out.write(json.dumps(frame.to_record()) + "\n")
+    loaded = LoadedConfig(InstallationConfig(), "(embedded defaults)", tmp_path)
+    config = loaded.config
+    assert config.audio.run_fade_out_seconds != config.video.fade_seconds  # the case of issue 15
+    recording = Recording(tmp_path)
+    sound_seconds = sum(len(block) for _, _, block in render_blocks(recording, loaded, 2)) / config.audio.sample_rate_hz
+    fps = 10.0
+    image_seconds = sum(1 for _ in render_frames(recording, loaded, ["passthrough"], 32, 18, fps)) / fps
+    assert abs(sound_seconds - image_seconds) <= 1 / fps, (sound_seconds, image_seconds)
+    assert sound_seconds == pytest.approx(2.0 + 5.0 + 1.0, abs=0.1)  # the run, the longer fade-out, the tail

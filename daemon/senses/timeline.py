@@ -9,9 +9,16 @@ from daemon.messages import Fade, Message
 from daemon.metrics import MetricFrame
 from daemon.senses.sense import Sense, deliver
 
-__all__ = ["TAIL_SECONDS", "Timeline"]
+__all__ = ["TAIL_SECONDS", "Timeline", "footage_seconds"]
 
 TAIL_SECONDS = 1.0  # after the fade-out, a little of the idle state
+
+
+def footage_seconds(frames: list[MetricFrame], audio_fade_out_seconds: float, video_fade_seconds: float) -> float:
+    """How long both offline renders of a run last by default: the run, the longer of the two fade-outs,
+    TAIL_SECONDS. One length for sound and image, so `render-audio` and `render-video` of a run line up
+    when put together ([audio] run_fade_out_seconds and [video] fade_seconds differ: 5 s and 3 s)."""
+    return frames[-1].elapsed_seconds + max(audio_fade_out_seconds, video_fade_seconds) + TAIL_SECONDS
 
 
 class Timeline:

@@ -9,7 +9,7 @@ import soundfile
 
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
-from daemon.senses.timeline import Timeline
+from daemon.senses.timeline import Timeline, footage_seconds
 from daemon.sound.conductor import Conductor
 from daemon.sound.downmix import downmix_matrix
 from daemon.sound.engine import SoundEngine
@@ -31,6 +31,8 @@ def render_blocks(
     frames = list(recording.frames(with_grids=False))
     if not frames:
         raise ValueError(f"{recording.folder} holds no frames to render")
+    if seconds is None:  # as long as the image's render of the same run
+        seconds = footage_seconds(frames, audio.run_fade_out_seconds, loaded.config.video.fade_seconds)
     timeline = Timeline(frames, audio.run_fade_in_seconds, audio.run_fade_out_seconds, seconds)
     server = ManualServer(channels, audio.sample_rate_hz, block_frames, audio.seed)
     try:

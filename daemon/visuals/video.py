@@ -10,7 +10,7 @@ from PIL import Image
 
 from daemon.config import LoadedConfig
 from daemon.recording.reader import Recording
-from daemon.senses.timeline import Timeline
+from daemon.senses.timeline import Timeline, footage_seconds
 from daemon.visuals.director import VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
 
@@ -35,6 +35,8 @@ def render_frames(
     frames = list(recording.frames())
     if not frames:
         raise ValueError(f"{recording.folder} holds no frames to render")
+    if seconds is None:  # as long as the sound's render of the same run
+        seconds = footage_seconds(frames, loaded.config.audio.run_fade_out_seconds, video.fade_seconds)
     timeline = Timeline(frames, video.fade_seconds, video.fade_seconds, seconds)
     director = VisualDirector(loaded.config.mapping, video)
     canvas = HeadlessCanvas(loaded.shaders_path, width, height)
