@@ -41,3 +41,31 @@ def test_slow_machine_is_never_held_and_its_overrun_is_projected():
     run(pacer, time, 20, step_seconds=0.5)
     assert pacer.slept_seconds == 0.0
     assert pacer.projected_seconds == pytest.approx(50.0)
+
+
+def test_on_a_machine_too_slow_for_the_preset_the_slot_ends_the_run(tmp_path, mnist_root, classifier_file):
+    """What docs/technician.md says of a slow machine: the shortfall is logged with its numbers, the run
+    is cut when its slot ends (recorded as stopped, short of its steps) and the next slot's run plays."""
+    from daemon.testing import RunningDaemon, config_for
+
+    steps = 3000  # in 20 s: 150 steps a second, beyond any CPU
+    cycle = (
+        '[cycle]\npresets = ["random", "healthy"]\ncrossfade_seconds = 2.0\n'
+        f"[runs.random]\nsteps = {steps}\nlr_generator = 0.0\nduration_seconds = 20.0\n"
+        f"[runs.healthy]\nsteps = {steps}\nduration_seconds = 20.0\n"
+        "[supervision]\nstop_fade_seconds = 0.5\n[http]\nport = 0\n"
+    )
+    loaded = config_for(tmp_path, mnist_root, classifier_file, cycle)
+    daemon = RunningDaemon(loaded.source, {}, ("--no-sound", "--no-image"))
+    try:
+        slow = daemon.wait_for(lambda e: e["event"] == "run_slower_than_preset", 120, "run_slower_than_preset")
+        assert slow["preset_steps_per_second"] == pytest.approx(steps / 20.0, rel=0.01)
+        assert slow["machine_steps_per_second"] < slow["preset_steps_per_second"]
+        assert slow["projected_seconds"] > 20
+        cut = daemon.wait_for(lambda e: e["event"] == "run_ended" and e["run_id"] == slow["run_id"], 40, "the cut")
+        assert cut["status"] == "stopped" and cut["steps_done"] < steps
+        daemon.wait_for(
+            lambda e: e["event"] == "run_started" and e["run_id"] != slow["run_id"], 40, "the next slot's run"
+        )
+    finally:
+        assert daemon.stop() == 0
