@@ -1,4 +1,4 @@
-"""Would the frozen-picture watch trip on a shipped regime? Each regime, each default scene, at the preset's pace.
+"""Would the watch trip on a shipped regime? Each regime's sound per speaker and each default scene, at its pace.
 
     TWOS_AND_SEVENS_MNIST=../shared/data/mnist .venv/bin/python benchmarks/watch_regimes.py [--steps 400]
 
@@ -7,7 +7,10 @@ director with the shipped mappings at the pace the preset plays them (steps / du
 the scene drawn at 10 fps through EGL, and looked at every 2 s of run time exactly as a
 projector window does (daemon.visuals.looks). Printed per regime and scene: the looks, the
 smallest change between two looks, and how many fell below [watch] frozen_change; the watch
-trips only when every look for frozen_seconds (30 s: 15 looks) does.
+trips only when every look for frozen_seconds (30 s: 15 looks) does. The sound: the same frames
+through the whole patch (8 speakers, pyo offline in manual mode, the shipped mappings), metered
+as the sound child does; printed per regime, each speaker's quietest second after the first 5 s
+and the longest stretch below [watch] silence_floor_dbfs (the watch trips at silence_seconds).
 """
 
 from __future__ import annotations
@@ -27,6 +30,46 @@ from daemon.testing.training import train_frames
 FPS = 10
 
 
+def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
+    from daemon.sound.conductor import Conductor
+    from daemon.sound.engine import SoundEngine
+    from daemon.sound.meters import OutputMeters
+    from daemon.sound.server import ManualServer
+
+    config, floor = loaded.config, loaded.config.watch.silence_floor_dbfs
+    print(f"[watch] silence_floor_dbfs = {floor}, {channels} speakers")
+    for preset, frames in trained.items():
+        audio = config.audio
+        server = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
+        try:
+            engine = SoundEngine(audio, config.space, channels, audio.sample_rate_hz, loaded.base_dir)
+            conductor = Conductor(engine, config.mapping, audio)
+            meters = OutputMeters(engine.master.output)
+            conductor.fade(1.0, 0.0)
+            per_block = config.runs[preset].steps / config.runs[preset].duration_seconds * server.block_seconds
+            blocks_a_second = round(1 / server.block_seconds)
+            seconds: list[list[float]] = []
+            for block in range(int(len(frames) / per_block)):
+                feed(conductor, frames[int(block * per_block) : int((block + 1) * per_block)])
+                conductor.tick(server.block_seconds)
+                server.block()
+                meters.sample()
+                if block % blocks_a_second == blocks_a_second - 1:
+                    seconds.append(meters.report()["levels_dbfs"])
+        finally:
+            server.close()
+        after = seconds[5:]
+        quietest = [min(second[k] for second in after) for k in range(channels)]
+        longest = 0
+        for k in range(channels):
+            run = 0
+            for second in after:
+                run = run + 1 if second[k] < floor else 0
+                longest = max(longest, run)
+        shown = " ".join(f"{level:6.1f}" for level in quietest)
+        print(f"{preset:10s} quietest second per speaker (dBFS): {shown}   longest below the floor: {longest} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
@@ -41,6 +84,7 @@ def main() -> int:
     from daemon.visuals.headless import HeadlessCanvas
     from daemon.visuals.looks import LOOK_EVERY_SECONDS, Looker
 
+    sound(loaded, trained)
     canvas = HeadlessCanvas(SHIPPED_SHADERS, 320, 180)
     texture = canvas.output.color_attachments[0]
     threshold = config.watch.frozen_change

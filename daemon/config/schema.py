@@ -98,7 +98,7 @@ class Supervision(Section):
 class Watch(Section):
     """The installation watches what it really outputs, while a run plays in opening hours."""
 
-    silence_floor_dbfs: float = _float(-70.0, -140.0, -10.0, "A speaker quieter than this (RMS, dBFS)…")
+    silence_floor_dbfs: float = _float(-80.0, -140.0, -10.0, "A speaker quieter than this (RMS, dBFS)…")
     silence_seconds: float = _float(20.0, 3.0, 3600.0, "…this long is silent: output_silent, /health 503.")
     frozen_change: float = _float(0.25, 0.0, 255.0, "A picture changing less than this (mean 0–255) between looks…")
     black_level: float = _float(1.0, 0.0, 255.0, "…or darker than this (mean 0–255)…")

@@ -288,7 +288,7 @@ class Supervisor:
             )
             if restart:
                 self.restarted_for[role] = True
-                self.children[role].restart_now()
+                self.children[role].restart_now(deliberate=False)
         if verdict.revived:
             self.log.info(revived_event, **{what: verdict.revived})
         if not watcher.reported:
@@ -300,7 +300,14 @@ class Supervisor:
     def status(self) -> dict:
         """What /status shows (and /health, /metrics read): called from the HTTP thread."""
         children = {
-            role: {"state": c.state, "pid": c.pid, "restarts": c.restarts, "reason": c.reason, "heartbeat": c.status}
+            role: {
+                "state": c.state,
+                "pid": c.pid,
+                "restarts": c.restarts,
+                "reloads": c.reloads,
+                "reason": c.reason,
+                "heartbeat": c.status,
+            }
             for role, c in self.children.items()
         }
         problems = [
@@ -317,6 +324,7 @@ class Supervisor:
             "open": self.outlook["open"],
             "schedule": self.outlook,
             "watch": {  # what the watch found: names of silent speakers (1-based) and frozen projectors
+                "silence_floor_dbfs": self.loaded.config.watch.silence_floor_dbfs,
                 "silent_speakers": sorted(self.silence.reported, key=int),
                 "frozen_projectors": sorted(self.frozen.reported),
             },

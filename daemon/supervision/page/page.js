@@ -2,7 +2,7 @@
 "use strict";
 
 const POLL_MS = 2000;
-const SILENT_DBFS = -70;
+const SILENT_DBFS_DEFAULT = -80;
 const $ = (id) => document.getElementById(id);
 
 function text(id, value) { $(id).textContent = value; }
@@ -47,9 +47,10 @@ function draw(status) {
 
   const sound = ((status.children || {}).sound || {}).heartbeat || {};
   const levels = sound.levels_dbfs || [];
+  const floor = (status.watch || {}).silence_floor_dbfs ?? SILENT_DBFS_DEFAULT;
   $("meters").innerHTML = levels.map((db, k) => {
     const height = Math.max(0, Math.min(100, (db + 90) / 90 * 100));
-    return `<div class="meter${db < SILENT_DBFS ? " silent" : ""}" data-speaker="${k + 1}" data-dbfs="${esc(db)}">` +
+    return `<div class="meter${db < floor ? " silent" : ""}" data-speaker="${k + 1}" data-dbfs="${esc(db)}">` +
       `<div class="well"><div class="level" style="height:${height.toFixed(1)}%"></div></div>` +
       `<span>${k + 1}</span><span>${Number(db).toFixed(0)}</span></div>`;
   }).join("");
