@@ -388,6 +388,8 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_on_errors(tmp_path, mnist
         assert reloaded["restarted"] == ["trainer"]
         daemon.wait_for(lambda e: e["event"] == "trainer_ready" and e["pid"] != trainer, 30, "a new trainer")
         assert daemon.process.poll() is None
+        counts = ask(socket_path, {"command": "status"})["children"]["trainer"]
+        assert counts["reloads"] == 1 and counts["restarts"] == 1  # the reload is not a fault; the SIGKILL was
     finally:
         assert daemon.stop() == 0
 

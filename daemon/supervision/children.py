@@ -56,7 +56,8 @@ class Child:
     process: subprocess.Popen | None = None
     link: Link | None = None
     reason: str = ""
-    restarts: int = 0
+    restarts: int = 0  # after a death, a hang, or a dead output: what alerts count
+    reloads: int = 0  # deliberate: a reloaded config or restart-child
     started_at: float = 0.0
     last_heartbeat: float = 0.0
     next_start: float = 0.0
@@ -212,12 +213,16 @@ class Child:
             self.link.close()
         self.link = self.outbox = None
 
-    def restart_now(self) -> None:
-        """A deliberate restart (a reloaded config): SIGTERM, wait, start again; not counted as a death."""
+    def restart_now(self, deliberate: bool = True) -> None:
+        """SIGTERM, wait, start again. Deliberate (a reload, `restart-child`) counts in `reloads`, not in
+        `restarts`, which monitoring reads as faults; the watch's restart of a dead output is a fault."""
         self.stop(grace_seconds=10.0)
         if self.on_death is not None:
             self.on_death()
-        self.restarts += 1
+        if deliberate:
+            self.reloads += 1
+        else:
+            self.restarts += 1
         self.start(time.monotonic())
 
     def stop(self, grace_seconds: float) -> None:

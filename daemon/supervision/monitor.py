@@ -63,7 +63,12 @@ def _children(children: dict) -> list:
     state = GaugeMetricFamily(
         "twos_and_sevens_child_state", "1 for the state the child is in, 0 for the others", labels=["role", "state"]
     )
-    restarts = CounterMetricFamily("twos_and_sevens_child_restarts", "Restarts of the child", labels=["role"])
+    restarts = CounterMetricFamily(
+        "twos_and_sevens_child_restarts", "Restarts after a fault: death, hang, dead output", labels=["role"]
+    )
+    reloads = CounterMetricFamily(
+        "twos_and_sevens_child_reloads", "Deliberate restarts of the child (reload, restart-child)", labels=["role"]
+    )
     delay = GaugeMetricFamily(
         "twos_and_sevens_frame_delay_seconds",
         "Worst delay from a training step's end to its frame reaching the child, last second",
@@ -74,9 +79,10 @@ def _children(children: dict) -> list:
         for each in ChildState:
             state.add_metric([role, each.value], 1.0 if child["state"] == each else 0.0)
         restarts.add_metric([role], child["restarts"])
+        reloads.add_metric([role], child.get("reloads", 0))
         if "frame_delay_ms" in child["heartbeat"]:
             delay.add_metric([role], child["heartbeat"]["frame_delay_ms"]["max"] / 1000)
-    return [up, state, restarts, delay]
+    return [up, state, restarts, reloads, delay]
 
 
 def _watched(status: dict) -> list:
