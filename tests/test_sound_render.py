@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +186,35 @@ def test_the_artists_drone_recording_sounds_in_the_drone_layer(short_runs, tmp_p
 
     with_recording, organ_only = peak_share("drones"), peak_share("")
     assert with_recording > 0.1 and with_recording > 20 * organ_only, (with_recording, organ_only)
+
+
+def test_the_drone_sits_on_the_configured_fundamental():
+    """The organ alone (other layers silent), rendered by pyo: its strongest low pipe moves with the fundamental."""
+    from daemon.config import parse
+    from daemon.sound.engine import SoundEngine
+    from daemon.sound.server import ManualServer
+
+    peaks = {}
+    for fundamental in (55.0, 82.5):
+        config = parse(f"[audio]\nfundamental_hz = {fundamental}\nstartup_ramp_seconds = 0.0\n")
+        audio = config.audio
+        server = ManualServer(2, audio.sample_rate_hz, 1024, 1)
+        try:
+            engine = SoundEngine(audio, config.space, 2, audio.sample_rate_hz, Path("."))
+            engine.set(
+                {"sound.drone.level": 1.0, "sound.drone.brightness": 0.0, "sound.drone.wind": 0.0}
+                | dict.fromkeys(("sound.grains.level", "sound.glitch.level", "sound.noise.level"), 0.0)
+            )
+            engine.fade_to(1.0, 0.0)
+            for _ in range(47):  # about a second to settle
+                server.block()
+            mono = np.concatenate([server.block()[:, 0].copy() for _ in range(94)])
+        finally:
+            server.close()
+        spectrum = np.abs(np.fft.rfft(mono * np.hanning(mono.size)))
+        frequencies = np.fft.rfftfreq(mono.size, 1 / audio.sample_rate_hz)
+        low = frequencies < 400
+        peaks[fundamental] = float(frequencies[low][np.argmax(spectrum[low])])
+    harmonic = round(peaks[55.0] / 55.0)
+    assert harmonic >= 1 and abs(peaks[55.0] - 55.0 * harmonic) < 2.0, peaks  # a pipe of A = 55 Hz…
+    assert abs(peaks[82.5] - 82.5 * harmonic) < 2.0, peaks  # …and the same pipe of E = 82.5 Hz

@@ -197,6 +197,7 @@ class Audio(Section):
     ceiling_dbfs: float = _float(-1.0, -60.0, 0.0, "No sample ever exceeds this.")
     max_gain_db: float = _float(0.0, -60.0, 12.0, "Most gain the master may apply.")
     startup_ramp_seconds: float = _float(3.0, 0.0, 60.0, "Fade-in when the sound starts.")
+    fundamental_hz: float = _float(55.0, 20.0, 440.0, "The organ drone's fundamental (its 16' pipe); the rest follow.")
     run_fade_in_seconds: float = _float(5.0, 0.0, 600.0, "Fade-in at the start of each run.")
     run_fade_out_seconds: float = _float(5.0, 0.0, 600.0, "Fade-out at the end of each run.")
     hold_seconds: float = _float(10.0, 0.0, 3600.0, "When frames stop, hold the sound this long…")

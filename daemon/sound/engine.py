@@ -34,7 +34,9 @@ class SoundEngine:
         }
         p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
         self.table, recorded = self._material(audio, sample_rate_hz, base_dir)
-        self.organ = Organ(p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind"))
+        self.organ = Organ(
+            audio.fundamental_hz, p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind")
+        )
         # With the artist's recording, the drone layer is the organ and the recording, looped.
         self.recorded = RecordedDrone(self.table, p("drone.level"), p("drone.brightness")) if recorded else None
         drone = self.organ.output + self.recorded.output if self.recorded else self.organ.output
@@ -92,5 +94,5 @@ class SoundEngine:
                 fix='put WAV or AIFF files there or set [audio] drone_recordings_path = ""',
                 using="the embedded organ",
             )
-        material = organ_material(sample_rate_hz, MATERIAL_SECONDS, audio.seed)
+        material = organ_material(sample_rate_hz, MATERIAL_SECONDS, audio.seed, audio.fundamental_hz)
         return pyo.DataTable(size=material.size, init=material.tolist()), False

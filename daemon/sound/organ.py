@@ -6,9 +6,8 @@ import numpy as np
 
 from daemon.sound.server import pyo
 
-__all__ = ["FUNDAMENTAL_HZ", "Organ", "RecordedDrone", "organ_material"]
+__all__ = ["Organ", "RecordedDrone", "organ_material"]
 
-FUNDAMENTAL_HZ = 55.0
 # Hammond footages 16', 5⅓', 8', 4', 2⅔', 2', 1⅗', 1⅓', 1' as ratios of 8'; the first four are
 # the body, the rest is what `brightness` pulls out.
 DRAWBAR_RATIOS = (0.5, 1.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
@@ -17,10 +16,10 @@ BODY = 4
 
 
 class Organ:
-    """A mono organ driven by level, brightness, beating (Hz) and wind (0–1) signals."""
+    """A mono organ on `fundamental_hz` ([audio]), driven by level, brightness, beating (Hz) and wind (0–1) signals."""
 
-    def __init__(self, level, brightness, beating_hz, wind):
-        freqs = [FUNDAMENTAL_HZ * 2 * r for r in DRAWBAR_RATIOS]
+    def __init__(self, fundamental_hz: float, level, brightness, beating_hz, wind):
+        freqs = [fundamental_hz * 2 * r for r in DRAWBAR_RATIOS]
         levels = [lvl if i < BODY else brightness * lvl for i, lvl in enumerate(DRAWBAR_LEVELS)]
         scale = 0.5 / sum(DRAWBAR_LEVELS)
         self.pipes = pyo.Sine(freq=freqs, mul=[lvl * scale for lvl in levels])
@@ -29,7 +28,7 @@ class Organ:
             freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS, strict=True)],
             mul=[lvl * scale for lvl in levels],
         )
-        breath = pyo.ButBP(pyo.PinkNoise(), freq=FUNDAMENTAL_HZ * 8, q=1.5, mul=wind * 0.4)
+        breath = pyo.ButBP(pyo.PinkNoise(), freq=fundamental_hz * 8, q=1.5, mul=wind * 0.4)
         wobble = pyo.Sine(freq=0.13, mul=0.15, add=0.85)
         self.output = pyo.Mix([self.pipes, self.twins, breath], voices=1, mul=level * wobble)
 
@@ -43,13 +42,13 @@ class RecordedDrone:
         self.output = pyo.ButLP(self.loop, freq=cutoff, mul=level * 0.5)
 
 
-def organ_material(sample_rate_hz: int, seconds: float, seed: int) -> np.ndarray:
+def organ_material(sample_rate_hz: int, seconds: float, seed: int, fundamental_hz: float) -> np.ndarray:
     """A few seconds of organ tone with beating and breath, in numpy: the grains' source material."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(sample_rate_hz * seconds)) / sample_rate_hz
     tone = np.zeros_like(t)
     for ratio, level in zip(DRAWBAR_RATIOS, DRAWBAR_LEVELS, strict=True):
-        freq = FUNDAMENTAL_HZ * 2 * ratio
+        freq = fundamental_hz * 2 * ratio
         tone += level * (np.sin(2 * np.pi * freq * t) + np.sin(2 * np.pi * (freq + 0.7 * ratio) * t))
     breath = np.convolve(rng.standard_normal(t.size), np.ones(24) / 24, mode="same")
     tone = tone / np.abs(tone).max() * 0.8 + 0.1 * breath
