@@ -13,6 +13,8 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+
 from daemon.testing import config_for, gallery, page_dom, page_screenshot
 from tests.test_supervision import SHORT_CYCLE
 
@@ -126,3 +128,18 @@ def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist
         if os.environ.get("TWOS_AND_SEVENS_SAVE_SCREENSHOT"):  # how docs/img/status-page.png is made
             shutil.copy(shot, Path(os.environ["TWOS_AND_SEVENS_SAVE_SCREENSHOT"]))
     assert daemon.exit_code == 0
+
+
+def test_the_grid_served_is_the_newest_whole_png_never_one_being_written(tmp_path):
+    from daemon.recording.recorder import save_png
+    from daemon.supervision.page import latest_grid
+
+    grids = tmp_path / "run-1" / "grids"
+    grids.mkdir(parents=True)
+    assert latest_grid(tmp_path, "run-1") is None
+    save_png(grids / "step-0000005.png", np.zeros((4, 4), np.uint8))
+    (grids / "step-0000010.png.partial.png").write_bytes(b"")  # the recorder in the middle of the next one
+    assert latest_grid(tmp_path, "run-1") == (grids / "step-0000005.png").read_bytes()
+    (grids / "step-0000010.png").write_bytes(b"\x89PN")  # not even a PNG's signature (a disk gone bad)
+    assert latest_grid(tmp_path, "run-1") == (grids / "step-0000005.png").read_bytes()
+    assert latest_grid(tmp_path, "../run-1") is None and latest_grid(tmp_path, "") is None
