@@ -35,6 +35,9 @@ __all__ = [
     "render",
 ]
 
+# The log's own event names (text in the journal, not messages between processes) that bound a run.
+RUN_STARTED_EVENT, RUN_ENDED_EVENT = "run_started", "run_ended"
+
 LEVELS = ("debug", "info", "warning", "error", "critical")
 _LEVEL_NAMES = {**{name: name for name in LEVELS}, "warn": "warning", "exception": "error", "fatal": "critical"}
 # syslog priorities as the journal keeps them (0 emerg … 7 debug)
@@ -123,12 +126,12 @@ class Selection:
         event = entry.event or {}
         named = event.get("run_id")
         if named == self.run_id:  # lines that name the run are kept, even one that comes after its end
-            if event.get("event") == "run_ended":
+            if event.get("event") == RUN_ENDED_EVENT:
                 self.in_run, self.run_ended = False, True
             elif not self.run_ended:
                 self.in_run = True
             return True
-        if isinstance(named, str) and event.get("event") == "run_started":  # the next run began
+        if isinstance(named, str) and event.get("event") == RUN_STARTED_EVENT:  # the next run began
             self.in_run = False
         return self.in_run and not isinstance(named, str)
 
