@@ -314,7 +314,8 @@ _PICKLE_GLOBALS = {("daemon.messages", kind.__name__) for kind in MESSAGES} | {
 }
 _FIELD_TYPES = {kind: [(f.name, get_type_hints(kind)[f.name]) for f in fields(kind)] for kind in MESSAGES}
 _MISSING = object()
-_MOST_ITEMS = 10_000  # no message holds more keys, streams or characters
+_MOST_ITEMS = 10_000  # no message holds more keys or streams than this…
+_LONGEST_TEXT = 65_536  # …or longer text (a projector's thumbnail, base64, is at most about 12 KB)
 _DEEPEST = 4  # Heartbeat and Ready carry small JSON-like dicts
 
 
@@ -337,7 +338,7 @@ def _conforms(value: Any, hint: Any, depth: int) -> bool:
     if hint is type(None):
         return value is None
     if hint is str:
-        return type(value) is str and len(value) <= _MOST_ITEMS
+        return type(value) is str and len(value) <= _LONGEST_TEXT
     if hint is int:
         return type(value) is int
     if hint is float:
@@ -364,7 +365,7 @@ def _all_conform(items: Any, hint: Any, depth: int) -> bool:
     if hint in _PLAIN:
         allowed = _PLAIN[hint]
         return all(type(item) in allowed for item in items) and (
-            hint is not str or all(len(item) <= _MOST_ITEMS for item in items)
+            hint is not str or all(len(item) <= _LONGEST_TEXT for item in items)
         )
     return all(_conforms(item, hint, depth + 1) for item in items)
 
@@ -374,7 +375,7 @@ def _json_like(value: Any, depth: int) -> bool:
     if value is None or type(value) in (bool, int, float):
         return True
     if type(value) is str:
-        return len(value) <= _MOST_ITEMS
+        return len(value) <= _LONGEST_TEXT
     if depth >= _DEEPEST:
         return False
     if type(value) in (list, tuple):

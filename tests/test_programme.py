@@ -284,3 +284,28 @@ def test_presets_shorter_than_the_least_run_still_play(tmp_path):
     prog.on_idle()
     prog.tick(now + timedelta(seconds=4.6))  # 1.4 s of its slot left: not started again
     assert len(trainer) == 1
+
+
+def test_a_kept_override_of_a_preset_that_is_gone_or_a_damaged_state_file_is_dropped(tmp_path):
+    """A renamed [runs.mine] or a state file cut short must not crash every pass (and every restart) of the loop."""
+    state = tmp_path / "state.json"
+    for kept in (
+        '{"override": {"preset": "mine", "until": "2026-11-25T18:00:00+00:00", '
+        '"since": "2026-11-25T11:00:00+00:00", "by": "alice"}, "paused": false}',
+        '{"override": {"preset": "random"}, "paused": "yes"}',
+        '["not", "a", "state"]',
+        '{"override": {"preset": "random", "until": 5, "since": null}}',
+    ):
+        state.write_text(kept)
+        prog, trainer, _ = programme(tmp_path, NO_CROSSFADE)
+        prog.tick(datetime(2026, 11, 25, 12, 0))
+        assert prog.override is None and prog.paused is False and isinstance(trainer[-1], Play), kept
+    prog.override_with("random", 60.0, "alice", datetime(2026, 11, 25, 12, 0))
+    loaded = LoadedConfig(
+        parse("[hours]\n" + OPEN_10_TO_18 + '[cycle]\npresets = ["healthy"]\n[runs.healthy]\nsteps = 100\n'),
+        "t",
+        tmp_path,
+    )
+    prog.reconfigure(loaded)  # [runs.random] is gone from the reloaded file
+    prog.tick(datetime(2026, 11, 25, 12, 1))
+    assert prog.override is None

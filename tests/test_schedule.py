@@ -158,3 +158,15 @@ def test_the_zone_and_night_mistakes_are_config_errors():
         assert words in messages.get(key, ""), (toml, messages)
     parse('[hours]\nfriday = "20:00-03:00"\nsaturday = "03:00-05:00"\n')  # touching is not overlapping
     parse('[hours]\nfriday = "18:00-00:00"\nsaturday = "00:00-05:00"\n')
+
+
+def test_weights_that_would_make_the_days_draw_impossible_are_config_errors():
+    from daemon.config import ConfigInvalid
+
+    for weights in ("{ healthy = inf }", "{ healthy = 1e308, random = 1e308 }", "{ healthy = nan }"):
+        try:
+            parse(f'[cycle]\norder = "shuffle"\nweights = {weights}\n')
+        except ConfigInvalid as exc:
+            assert any(e.key == "cycle.weights" for e in exc.errors), exc.errors
+        else:
+            raise AssertionError(f"accepted: {weights}")

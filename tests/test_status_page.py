@@ -9,6 +9,7 @@ import shutil
 import signal
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
@@ -143,3 +144,28 @@ def test_the_grid_served_is_the_newest_whole_png_never_one_being_written(tmp_pat
     (grids / "step-0000010.png").write_bytes(b"\x89PN")  # not even a PNG's signature (a disk gone bad)
     assert latest_grid(tmp_path, "run-1") == (grids / "step-0000005.png").read_bytes()
     assert latest_grid(tmp_path, "../run-1") is None and latest_grid(tmp_path, "") is None
+
+
+def test_the_token_as_a_cookie_survives_quoting_and_other_cookies_and_nan_reaches_the_browser_as_null():
+    import math
+
+    from daemon.config.schema import Http
+    from daemon.supervision.monitor import Monitor
+
+    token = "ab+c/d== x"  # what `openssl rand -base64` and a careless hand make
+    status = {"healthy": True, "problems": [], "streams": {"similarity": math.nan, "rms": math.inf}, "run": {}}
+    monitor = Monitor(Http(port=0, token=token), lambda: status)
+    try:
+        port = monitor.port
+        code, _, headers = raw_get(port, "/?token=" + urllib.parse.quote(token, safe=""))
+        assert code == 200
+        cookie = headers["Set-Cookie"].split(";")[0]
+        others = 'theirs={"a": 1}; broken="half; ' + cookie + "; last=1"  # another site's cookies on this host
+        code, body, _ = raw_get(port, "/status", {"Cookie": others})
+        assert code == 200, body
+        assert json.loads(body)["streams"] == {"similarity": None, "rms": None}  # JSON.parse-able: no NaN
+        assert b"NaN" not in body and b"Infinity" not in body
+        assert raw_get(port, "/status", {"Cookie": "twos_and_sevens_token=" + urllib.parse.quote("ab c")})[0] == 401
+        assert raw_get(port, "/status", {"Authorization": f"Bearer {token}"})[0] == 200
+    finally:
+        monitor.close()

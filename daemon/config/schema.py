@@ -272,6 +272,9 @@ class MappingEntry(Section):
     invert: bool = False
 
 
+MOST_WEIGHT = 1e6  # inf, or several near 1e308, would make the day's draw impossible
+
+
 class Cycle(Section):
     presets: list[str] = Field(default_factory=lambda: ["healthy", "collapsed", "underfit", "random"], min_length=1)
     order: Literal["cycle", "shuffle"] = Field("cycle", description="In turn, or a weighted shuffle per day.")
@@ -285,6 +288,9 @@ class Cycle(Section):
         negative = [name for name, weight in weights.items() if not weight >= 0]
         if negative:
             raise ValueError(f"weights must be 0 or more (0 = never drawn); negative: {', '.join(negative)}")
+        huge = [name for name, weight in weights.items() if not weight <= MOST_WEIGHT]
+        if huge:
+            raise ValueError(f"weights are at most {MOST_WEIGHT:g} (they are ratios); too large: {', '.join(huge)}")
         return weights
 
     @model_validator(mode="after")

@@ -82,6 +82,10 @@ class Programme:
         """A reloaded config: the plan is rebuilt; a run in progress that no longer fits ends at the next pass."""
         self.config = loaded.config
         self.plan = Plan(loaded.config.cycle, loaded.config.hours, loaded.config.runs)
+        if self.override is not None and not self._override_fits(self.override):
+            self.log.warning("override_dropped", preset=self.override.get("preset"), why="its preset is gone")
+            self.override = None
+            self._save_state()
 
     @property
     def finished(self) -> bool:
@@ -374,10 +378,29 @@ class Programme:
         return self.plan.instant(datetime.fromisoformat(text))
 
     def _load_state(self) -> dict:
+        """The kept override and pause; whatever is damaged or no longer fits the config is dropped (logged)."""
         try:
-            return json.loads(self.state_path.read_text())
+            state = json.loads(self.state_path.read_text())
         except (OSError, ValueError):
             return {}
+        if not isinstance(state, dict):
+            return {}
+        override = state.get("override")
+        if override is not None and not self._override_fits(override):
+            self.log.warning("override_dropped", override=repr(override)[:200], why="damaged or of an unknown preset")
+            state["override"] = None
+        return {"override": state.get("override"), "paused": state.get("paused") is True}
+
+    def _override_fits(self, override: object) -> bool:
+        """A kept override the programme can act on: its preset is one of [runs], its times are readable."""
+        if not isinstance(override, dict) or override.get("preset") not in self.config.runs:
+            return False
+        try:
+            self._instant(str(override["until"]))
+            self._instant(str(override["since"]))
+        except (KeyError, ValueError, TypeError):
+            return False
+        return True
 
     def _save_state(self) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)

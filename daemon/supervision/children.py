@@ -164,7 +164,7 @@ class Child:
             return False
         self.log.info("child_revived", role=self.role, was=str(self.state), by=why)
         self.deaths.clear()  # a fresh start: the crash-loop guard counts again from here
-        self.restarts += 1
+        self.reloads += 1  # asked for (reload, restart-child): not a fault
         self.start(time.monotonic())
         return True
 
@@ -213,10 +213,10 @@ class Child:
             self.link.close()
         self.link = self.outbox = None
 
-    def restart_now(self, deliberate: bool = True) -> None:
+    def restart_now(self, deliberate: bool = True, grace_seconds: float = 10.0) -> None:
         """SIGTERM, wait, start again. Deliberate (a reload, `restart-child`) counts in `reloads`, not in
         `restarts`, which monitoring reads as faults; the watch's restart of a dead output is a fault."""
-        self.stop(grace_seconds=10.0)
+        self.stop(grace_seconds=grace_seconds)
         if self.on_death is not None:
             self.on_death()
         if deliberate:

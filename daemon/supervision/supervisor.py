@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ SENSES = ("sound", "image")
 REJOIN_FADE_SECONDS = 2.0
 # A (re)started sense is judged once its rejoin fade is over and two looks (2 s apart) have followed it.
 JUDGED_AFTER_READY_SECONDS = REJOIN_FADE_SECONDS + 5.0
+WATCH_RESTART_GRACE_SECONDS = 2.0  # a sense with a dead output is killed soon: the loop waits for it
 # The streams /status keeps a few minutes of, once a second (the status page draws them as sparklines).
 HISTORY_STREAMS = ("classifier_confidence", "pixel_entropy", "sharpness", "similarity", "loss_generator")
 HISTORY_SECONDS = 300
@@ -111,6 +113,7 @@ class Supervisor:
         self.silence, self.frozen = DeadOutputs(watch.silence_seconds), DeadOutputs(watch.frozen_seconds)
         self.restarted_for = {"sound": False, "image": False}  # the watch's one restart per episode
         self.ready_at: dict[str, float] = {}  # when each child last said Ready
+        self.programme_failed_at = -math.inf
         self.stream_history: collections.deque[dict] = collections.deque(maxlen=HISTORY_SECONDS)
         self.preview = preview
         self.osc = self._start_osc(loaded.config.osc)
@@ -155,7 +158,10 @@ class Supervisor:
                 self.reload_asked.clear()
                 with contextlib.suppress(ValueError):  # refused and logged: the running config stays
                     self.reload("SIGHUP")
-            self.programme.tick(datetime.now(UTC))
+            try:
+                self.programme.tick(datetime.now(UTC))
+            except Exception:  # one bad pass must not take the installation down: logged, tried again next pass
+                self._log_programme_failure()
             if self.programme.finished or self.quit_asked.is_set():
                 break
         self._shut_down()
@@ -164,6 +170,12 @@ class Supervisor:
         if self.control is not None:
             self.control.close()
         return 0
+
+    def _log_programme_failure(self) -> None:
+        now = time.monotonic()
+        if now - self.programme_failed_at >= 60.0:  # at most a line a minute, not ten a second
+            self.log.exception("programme_failed", fix="send the log to the developers; the daemon carries on")
+            self.programme_failed_at = now
 
     @staticmethod
     def _start_osc(settings):
@@ -288,10 +300,10 @@ class Supervisor:
             )
             if restart:
                 self.restarted_for[role] = True
-                self.children[role].restart_now(deliberate=False)
+                self.children[role].restart_now(deliberate=False, grace_seconds=WATCH_RESTART_GRACE_SECONDS)
         if verdict.revived:
             self.log.info(revived_event, **{what: verdict.revived})
-        if not watcher.reported:
+        if expected and seen and not dead:  # every output seen alive while it should play: the episode is over
             self.restarted_for[role] = False
 
     def silence_or_frozen(self, role: str) -> DeadOutputs:
@@ -465,6 +477,10 @@ class Supervisor:
         for child in self.children.values():
             child.policy, child.config_text = new.supervision, fresh.text
         self.programme.reconfigure(fresh)
+        self.silence.seconds, self.frozen.seconds = (
+            fresh.config.watch.silence_seconds,
+            fresh.config.watch.frozen_seconds,
+        )
         for role in restarted:
             self.children[role].restart_now()
         revived = [role for role, child in self.children.items() if child.revive(f"reload by {who}")]

@@ -14,7 +14,8 @@ __all__ = ["LOOK_EVERY_SECONDS", "THUMBNAIL_SIZE", "Look", "Looker"]
 
 THUMBNAIL_SIZE = (160, 90)
 LOOK_EVERY_SECONDS = 2.0
-JPEG_QUALITY = 70  # about 2-5 KB a thumbnail: small enough for every heartbeat
+JPEG_QUALITIES = (70, 45, 25)  # the first that fits THUMBNAIL_BYTES: noise compresses badly
+THUMBNAIL_BYTES = 6_000  # a few KB on every heartbeat
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Looker:
 
 
 def _jpeg(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    picture = Image.fromarray(np.ascontiguousarray(pixels))
+    for quality in JPEG_QUALITIES:
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= THUMBNAIL_BYTES:
+            break
     return base64.b64encode(buffer.getvalue()).decode("ascii")

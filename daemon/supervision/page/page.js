@@ -57,8 +57,7 @@ function draw(status) {
   text("xruns", "underflows" in sound ? `xruns since the sound started: ${sound.underflows}` : "no sound heartbeat");
 
   const image = ((status.children || {}).image || {}).heartbeat || {};
-  const frozen = new Set(((status.problems || []).find((p) => p.startsWith("image: frozen")) || "")
-    .replace("image: frozen on projectors ", "").split(", "));
+  const frozen = new Set((status.watch || {}).frozen_projectors || []);
   $("projectors").innerHTML = Object.entries(image.pictures || {}).map(([index, picture]) =>
     `<figure class="projector${frozen.has(index) ? " frozen" : ""}" data-projector="${esc(index)}" data-change="${esc(picture.change)}">` +
     `<img alt="projector ${esc(index)}" src="data:image/jpeg;base64,${esc(picture.thumbnail_jpeg)}">` +
