@@ -99,14 +99,15 @@ def test_silence_is_expected_only_while_a_run_plays_at_full_level(tmp_path):
     assert not closed.expecting_output(night)
 
 
+STILL_SCENE = "#version 330 core\nin vec2 uv;\nout vec4 colour;\nvoid main() { colour = vec4(0.4, 0.5, 0.6, 1.0); }\n"
+
+
 @pytest.fixture(scope="module")
 def canvas(tmp_path_factory):
     shaders = tmp_path_factory.mktemp("shaders")
     for source in SHIPPED_SHADERS.glob("*.frag"):
         shutil.copy(source, shaders)
-    (shaders / "still.frag").write_text(
-        "#version 330 core\nin vec2 uv;\nout vec4 colour;\nvoid main() { colour = vec4(0.4, 0.5, 0.6, 1.0); }\n"
-    )
+    (shaders / "still.frag").write_text(STILL_SCENE)
     canvas = HeadlessCanvas(shaders, 320, 180)
     yield canvas
     canvas.release()
@@ -168,9 +169,7 @@ def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp
 
     shaders = tmp_path / "shaders"
     shutil.copytree(SHIPPED_SHADERS, shaders)
-    (shaders / "still.frag").write_text(
-        "#version 330 core\nin vec2 uv;\nout vec4 colour;\nvoid main() { colour = vec4(0.4, 0.5, 0.6, 1.0); }\n"
-    )
+    (shaders / "still.frag").write_text(STILL_SCENE)
     watch = "[watch]\nsilence_seconds = 3.0\nfrozen_seconds = 4.0\n"
     mute = (
         '[[mapping]]\nsource = "classifier_confidence"\ntarget = "sound.master.gain"\n'
