@@ -37,7 +37,7 @@ def sound(channels: int, blocks: int) -> dict:
     audio = config.audio
     server = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
     try:
-        engine = SoundEngine(audio, config.space, channels, audio.sample_rate_hz, Path("."))
+        engine = SoundEngine(audio, config.space, config.digits, channels, audio.sample_rate_hz, Path("."))
         meters = OutputMeters(engine.master.output)
         per_sample = max(1, round(audio.sample_rate_hz / audio.block_frames / CONTROL_HZ))
         plain, metered = [], []

@@ -42,7 +42,7 @@ def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
         audio = config.audio
         server = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
         try:
-            engine = SoundEngine(audio, config.space, channels, audio.sample_rate_hz, loaded.base_dir)
+            engine = SoundEngine(audio, config.space, config.digits, channels, audio.sample_rate_hz, loaded.base_dir)
             conductor = Conductor(engine, config.mapping, audio)
             meters = OutputMeters(engine.master.output)
             conductor.fade(1.0, 0.0)

@@ -9,8 +9,28 @@ import math
 from collections.abc import Mapping as Dict
 
 from daemon.config.schema import MappingEntry
+from daemon.metrics.frame import VECTOR_STREAMS
+from daemon.targets import VECTOR_TARGETS
 
-__all__ = ["Mapper", "curve_value"]
+__all__ = ["Mapper", "curve_value", "element_mappings"]
+
+
+def element_mappings(entries: list[MappingEntry]) -> list[MappingEntry]:
+    """Every mapping as scalar mappings: a vector mapping becomes one per element, with the same curve.
+
+    The config loader has checked that a vector stream meets a vector target of its length.
+    """
+    scalars: list[MappingEntry] = []
+    for entry in entries:
+        sources, targets = VECTOR_STREAMS.get(entry.source), VECTOR_TARGETS.get(entry.target)
+        if sources and targets:
+            scalars += [
+                entry.model_copy(update={"source": source, "target": target})
+                for source, target in zip(sources, targets, strict=True)
+            ]
+        else:
+            scalars.append(entry)
+    return scalars
 
 
 def curve_value(entry: MappingEntry, raw: float) -> float:
@@ -37,7 +57,7 @@ class Mapper:
     """
 
     def __init__(self, entries: list[MappingEntry], defaults: Dict[str, float]):
-        self.entries = [e for e in entries if e.target in defaults]
+        self.entries = [e for e in element_mappings(entries) if e.target in defaults]
         self.values: dict[str, float] = dict(defaults)
         self.goals: dict[str, float] = dict(defaults)
         self.drift_seconds: float | None = None

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SOUND_PARAMETERS", "VISUAL_PARAMETERS", "Parameter", "mapping_targets", "uniforms_for"]
+__all__ = [
+    "DIGITS",
+    "SOUND_PARAMETERS",
+    "VECTOR_TARGETS",
+    "VISUAL_PARAMETERS",
+    "Parameter",
+    "mapping_targets",
+    "uniforms_for",
+]
+
+DIGITS = 10  # the classes the judging classifier knows: 0–9
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,19 @@ SOUND_PARAMETERS: dict[str, Parameter] = {
     "sound.master.gain": Parameter(
         1.0, 0.0, 1.0, "gain 0–1", "Overall level before the limiter (run fades ride on it)."
     ),
+    "sound.digits.level": Parameter(0.0, 0.0, 1.0, "gain 0–1", "Loudness of the digit layer as a whole."),
+    **{
+        f"sound.digits.voice_{digit}": Parameter(
+            0.0, 0.0, 1.0, "gain 0–1", f"Loudness of the voice of digit {digit} (its pitch: [digits])."
+        )
+        for digit in range(DIGITS)
+    },
+}
+
+# Vector targets: a [[mapping]] from a vector stream of the same length drives them element by
+# element (a scalar stream may drive one element by its own name).
+VECTOR_TARGETS: dict[str, tuple[str, ...]] = {
+    "sound.digits.voices": tuple(f"sound.digits.voice_{digit}" for digit in range(DIGITS)),
 }
 
 # Every image parameter a mapping can drive: `visual.<scene>.<uniform>` → the scene shader's uniform

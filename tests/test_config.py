@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from daemon.config import ConfigInvalid, InstallationConfig, load, parse
 from daemon.config.schema import DEFAULT_MAPPING
+from daemon.mapping import element_mappings
 from daemon.targets import mapping_targets
 from tests.conftest import REPO, run_cli
 
@@ -197,7 +198,7 @@ def test_a_wrongly_typed_output_is_left_to_the_schema():
 
 
 def test_the_embedded_default_mapping_keeps_inside_every_targets_range():
-    for index, entry in enumerate(DEFAULT_MAPPING):
+    for index, entry in enumerate(element_mappings(DEFAULT_MAPPING)):
         parameter = TARGETS[entry.target]
         for key in ("output_min", "output_max"):
             value = getattr(entry, key)

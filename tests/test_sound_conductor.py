@@ -20,7 +20,7 @@ def test_frames_stop_sound_holds_then_drifts_to_idle(short_runs):
     )
     server = ManualServer(4, audio.sample_rate_hz, 1024, audio.seed)
     try:
-        engine = SoundEngine(audio, config.space, 4, audio.sample_rate_hz, run.loaded.base_dir)
+        engine = SoundEngine(audio, config.space, config.digits, 4, audio.sample_rate_hz, run.loaded.base_dir)
         conductor = Conductor(engine, config.mapping, audio)
         feed(conductor, Recording(run.folder).frames(with_grids=False))
         clicks = "sound.glitch.click_rate_hz"

@@ -200,7 +200,7 @@ def test_the_drone_sits_on_the_configured_fundamental():
         audio = config.audio
         server = ManualServer(2, audio.sample_rate_hz, 1024, 1)
         try:
-            engine = SoundEngine(audio, config.space, 2, audio.sample_rate_hz, Path("."))
+            engine = SoundEngine(audio, config.space, config.digits, 2, audio.sample_rate_hz, Path("."))
             engine.set(
                 {"sound.drone.level": 1.0, "sound.drone.brightness": 0.0, "sound.drone.wind": 0.0}
                 | dict.fromkeys(("sound.grains.level", "sound.glitch.level", "sound.noise.level"), 0.0)

@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 
 from daemon.config.errors import ConfigError, ConfigInvalid, did_you_mean, line_of_key
 from daemon.config.schema import DEFAULT_PRESETS, Cycle, InstallationConfig
-from daemon.targets import Parameter, mapping_targets
+from daemon.targets import VECTOR_TARGETS, Parameter, mapping_targets
 
 __all__ = [
     "LoadedConfig",
@@ -225,14 +225,15 @@ def _cross_references(raw: dict, text: str, file: str) -> list[ConfigError]:
 
 
 def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
-    """Each [[mapping]] must read a stream that exists and drive a parameter that exists, once, within its range."""
+    """Each [[mapping]] must read a stream that exists and drive a parameter that exists, once, within its range;
+    a vector stream drives a vector target of its own length."""
     entries = raw.get("mapping", [])
     if not isinstance(entries, list):
         return []
-    from daemon.metrics import stream_names
+    from daemon.metrics import VECTOR_STREAMS, stream_names
 
     parameters = mapping_targets()
-    streams, targets = stream_names(), sorted(parameters)
+    streams, targets = [*stream_names(), *VECTOR_STREAMS], sorted([*parameters, *VECTOR_TARGETS])
     errors: list[ConfigError] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -250,7 +251,9 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
                     line,
                 )
             )
-        if isinstance(target, str) and target not in parameters:
+        if not isinstance(target, str):
+            continue
+        if target not in parameters and target not in VECTOR_TARGETS:
             errors.append(
                 ConfigError(
                     file,
@@ -261,20 +264,45 @@ def _mapping_references(raw: dict, text: str, file: str) -> list[ConfigError]:
                     line,
                 )
             )
-        elif isinstance(target, str) and target in seen:
+            continue
+        elements = VECTOR_TARGETS.get(target, (target,))
+        if isinstance(source, str) and source in streams:
+            errors += _lengths(source, VECTOR_STREAMS.get(source, (source,)), target, elements, index, line, file)
+        taken = next((seen[e] for e in elements if e in seen), None)
+        if taken is not None:
             errors.append(
                 ConfigError(
                     file,
                     f"mapping[{index}].target",
-                    f"'{target}' is already driven by mapping [{seen[target]}]; one mapping per parameter.",
+                    f"'{target}' is already driven by mapping [{taken}]; one mapping per parameter.",
                     line,
                 )
             )
-        if isinstance(target, str) and target in parameters:
-            errors += _output_range(entry, index, target, parameters[target], text, file)
-        if isinstance(target, str):
-            seen.setdefault(target, index)
+        errors += _output_range(entry, index, target, parameters[elements[0]], text, file)
+        for element in elements:
+            seen.setdefault(element, index)
     return errors
+
+
+def _lengths(
+    source: str, sources: tuple[str, ...], target: str, targets: tuple[str, ...], index: int, line, file: str
+) -> list[ConfigError]:
+    """A mapping is element by element: the stream must carry as many values as the target takes."""
+    if len(sources) == len(targets):
+        return []
+    if len(targets) > 1:
+        fix = f"drive one of its elements by name (e.g. '{targets[0]}') or read a vector stream of {len(targets)}"
+    else:
+        fix = f"read one of its elements by name (e.g. '{sources[0]}') or drive a vector target of {len(sources)}"
+    return [
+        ConfigError(
+            file,
+            f"mapping[{index}].target",
+            f"'{target}' takes {len(targets)} value{'s' * (len(targets) > 1)} but '{source}' gives "
+            f"{len(sources)}: a mapping goes element by element. Fix: {fix} (docs/artist.md, vector mappings).",
+            line,
+        )
+    ]
 
 
 def _output_range(

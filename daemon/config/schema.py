@@ -17,6 +17,7 @@ __all__ = [
     "Control",
     "Cycle",
     "Data",
+    "Digits",
     "Hours",
     "Http",
     "Installation",
@@ -198,6 +199,11 @@ class Audio(Section):
     max_gain_db: float = _float(0.0, -60.0, 12.0, "Most gain the master may apply.")
     startup_ramp_seconds: float = _float(3.0, 0.0, 60.0, "Fade-in when the sound starts.")
     fundamental_hz: float = _float(55.0, 20.0, 440.0, "The organ drone's fundamental (its 16' pipe); the rest follow.")
+    fundamental_drift: Literal["none", "run", "day"] = Field(
+        "run", description="Each run, or each day, draws its own key near fundamental_hz; none = always on it."
+    )
+    fundamental_drift_semitones: float = _float(2.0, 0.0, 12.0, "How far a drawn key may lie either way.")
+    fundamental_glide_seconds: float = _float(30.0, 0.0, 600.0, "How long the drone glides into a new key.")
     run_fade_in_seconds: float = _float(5.0, 0.0, 600.0, "Fade-in at the start of each run.")
     run_fade_out_seconds: float = _float(5.0, 0.0, 600.0, "Fade-out at the end of each run.")
     hold_seconds: float = _float(10.0, 0.0, 3600.0, "When frames stop, hold the sound this long…")
@@ -206,10 +212,44 @@ class Audio(Section):
     seed: int = Field(1, ge=0, le=2**31 - 1, description="Seed of the sound's randomness.")
 
 
+DIGIT_INTERVALS = [24.0, 26.0, 28.0, 31.0, 33.0, 36.0, 38.0, 40.0, 43.0, 45.0]  # a pentatonic stack, two octaves up
+
+
+class Digits(Section):
+    """The digit layer's pitches: one voice per digit 0–9, in semitones over the drone's fundamental or in Hz."""
+
+    intervals_semitones: list[float] = Field(
+        default_factory=lambda: list(DIGIT_INTERVALS), description="Digit 0's pitch first, over fundamental_hz."
+    )
+    frequencies_hz: list[float] = Field(
+        default_factory=list, description="Ten pitches in Hz instead; empty = intervals."
+    )
+
+    @field_validator("intervals_semitones")
+    @classmethod
+    def _ten_intervals(cls, intervals: list[float]) -> list[float]:
+        if len(intervals) != 10:
+            raise ValueError(f"give ten intervals, one per digit 0–9 (got {len(intervals)}), e.g. {DIGIT_INTERVALS}")
+        if not all(-36.0 <= i <= 72.0 for i in intervals):
+            raise ValueError("each interval lies from -36 to 72 semitones (three octaves down to six up)")
+        return intervals
+
+    @field_validator("frequencies_hz")
+    @classmethod
+    def _ten_frequencies(cls, frequencies: list[float]) -> list[float]:
+        if frequencies and len(frequencies) != 10:
+            raise ValueError(
+                f"give ten frequencies, one per digit 0–9 (got {len(frequencies)}), or [] to use intervals_semitones"
+            )
+        if not all(20.0 <= f <= 8000.0 for f in frequencies):
+            raise ValueError("each frequency lies from 20 to 8000 Hz")
+        return frequencies
+
+
 class SpaceLayer(Section):
     position: float = _float(0.0, 0.0, 1.0, "Where around the speakers the layer sits (0–1 of the ring).")
     rotation_hz: float = _float(0.0, -10.0, 10.0, "Turns around the ring per second.")
-    spread: float = _float(0.5, 0.0, 1.0, "0 = one speaker, 1 = every speaker.")
+    spread: float = _float(0.5, 0.0, 1.0, "0 = one speaker, 1 = every speaker alike; 0.5: the far side 10 dB down.")
 
 
 class Space(Section):
@@ -217,6 +257,8 @@ class Space(Section):
     grains: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.25, rotation_hz=0.05, spread=0.3))
     glitch: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.5, rotation_hz=-0.2, spread=0.1))
     noise: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.0, spread=1.0))
+    # The digit voices stand a tenth of the ring apart, digit 0 at `position`.
+    digits: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.02, spread=0.2))
 
 
 class Projector(Section):
@@ -494,6 +536,10 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("loss_generator", "sound.overdrive.drive", 0.5, 8.0, 0.05, 0.7, smoothing_seconds=2.0),
     _m("pixel_entropy", "sound.noise.level", 1.5, 4.5, 0.02, 0.3, smoothing_seconds=3.0),
     _m("sharpness", "sound.noise.cutoff_hz", 0.005, 0.25, 400.0, 9000.0, curve="exponential", smoothing_seconds=3.0),
+    # The digits (docs/sound.md): each voice as loud as its digit's share of the samples, all of them as
+    # loud as the classifier is sure; a smear or noise, where it sees no digit, leaves them silent.
+    _m("class_histogram", "sound.digits.voices", 0.0, 0.35, 0.0, 1.0, curve="logarithmic", smoothing_seconds=3.0),
+    _m("classifier_confidence", "sound.digits.level", 0.55, 0.85, 0.0, 0.9, smoothing_seconds=4.0),
     # The image (docs/visuals.md): order heals the torn grid; a smear stays smeared; collapse leaves trails.
     _m("classifier_confidence", "visual.samples.tear", 0.1, 0.85, 0.0, 0.9, invert=True, smoothing_seconds=2.0),
     _m("pixel_entropy", "visual.samples.noise", 1.5, 4.5, 0.0, 0.6, smoothing_seconds=2.0),
@@ -535,5 +581,6 @@ class InstallationConfig(Section):
     runs: dict[str, RunPreset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS), min_length=1)
     audio: Audio = Field(default_factory=Audio)
     space: Space = Field(default_factory=Space)
+    digits: Digits = Field(default_factory=Digits)
     video: Video = Field(default_factory=Video)
     mapping: list[MappingEntry] = Field(default_factory=lambda: list(DEFAULT_MAPPING))

@@ -4,7 +4,7 @@ The sample measures (torch) load on first use, so the processes that only carry 
 supervisor, sound and image — never import torch.
 """
 
-from daemon.metrics.frame import SAMPLE_STREAMS, TRAINING_STREAMS, MetricFrame, stream_names
+from daemon.metrics.frame import SAMPLE_STREAMS, TRAINING_STREAMS, VECTOR_STREAMS, MetricFrame, stream_names
 
 _SAMPLES = ("MEASURES", "Measure", "SampleBatch", "measure", "measure_batch")
 
@@ -21,6 +21,7 @@ __all__ = [
     "MEASURES",
     "SAMPLE_STREAMS",
     "TRAINING_STREAMS",
+    "VECTOR_STREAMS",
     "Measure",
     "MetricFrame",
     "SampleBatch",

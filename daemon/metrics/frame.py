@@ -9,7 +9,7 @@ import numpy as np
 
 from daemon.messages import PictureFrame, StreamFrame
 
-__all__ = ["SAMPLE_STREAMS", "TRAINING_STREAMS", "MetricFrame", "stream_names"]
+__all__ = ["SAMPLE_STREAMS", "TRAINING_STREAMS", "VECTOR_STREAMS", "MetricFrame", "stream_names"]
 
 # Per-step training measures carried as fields (name → unit, meaning); sample measures travel in `samples`.
 TRAINING_STREAMS: dict[str, tuple[str, str]] = {
@@ -38,9 +38,13 @@ SAMPLE_STREAMS: tuple[str, ...] = (
 )
 
 
+# Vector streams: a name for several scalar streams in order, mapped element-wise onto a vector target.
+VECTOR_STREAMS: dict[str, tuple[str, ...]] = {"class_histogram": tuple(f"class_{d}" for d in range(10))}
+
+
 def stream_names() -> list[str]:
     """Every stream name a frame carries (frame.streams() keys), for mappings."""
-    return [*TRAINING_STREAMS, "progress", *SAMPLE_STREAMS, *(f"class_{d}" for d in range(10))]
+    return [*TRAINING_STREAMS, "progress", *SAMPLE_STREAMS, *VECTOR_STREAMS["class_histogram"]]
 
 
 PICTURES = {"grid", "insides"}  # stored as PNG files beside the record, not in it
@@ -97,8 +101,8 @@ class MetricFrame:
         values = {name: getattr(self, name) for name in TRAINING_STREAMS}
         values["progress"] = self.progress
         values.update(self.samples)
-        for digit in range(10):
-            values[f"class_{digit}"] = self.class_histogram[digit] if self.class_histogram else math.nan
+        for digit, name in enumerate(VECTOR_STREAMS["class_histogram"]):
+            values[name] = self.class_histogram[digit] if self.class_histogram else math.nan
         return values
 
     def split(self) -> tuple[StreamFrame, PictureFrame | None]:

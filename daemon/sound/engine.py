@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon.config.schema import Audio, Space
+from daemon.config.schema import Audio, Digits, Space
 from daemon.logs import get_logger
+from daemon.sound.digits import DigitVoices, digit_frequencies
 from daemon.sound.glitch import Clicks, Crusher, Stutter
 from daemon.sound.grains import GranularCloud
 from daemon.sound.master import Master
 from daemon.sound.noise import NoiseFloor
 from daemon.sound.organ import Organ, RecordedDrone, organ_material
 from daemon.sound.server import pyo
-from daemon.sound.space import spatialise
-from daemon.targets import SOUND_PARAMETERS
+from daemon.sound.space import Placement
+from daemon.targets import SOUND_PARAMETERS, VECTOR_TARGETS
 
 __all__ = ["SoundEngine"]
 
@@ -23,19 +24,26 @@ SOUND_FILES = {".wav", ".aif", ".aiff"}
 
 
 class SoundEngine:
-    """Drone, grains, glitch and noise on `channels` speakers, through the master's safety chain.
+    """Drone, grains, glitch, noise and the digits on `channels` speakers, through the master's safety chain.
 
-    Build it after the pyo server has booted; `set()` may be called from any thread.
+    Build it after the pyo server has booted; `set()` and `retune()` may be called from any thread.
     """
 
-    def __init__(self, audio: Audio, space: Space, channels: int, sample_rate_hz: int, base_dir: Path):
+    def __init__(self, audio: Audio, space: Space, digits: Digits, channels: int, sample_rate_hz: int, base_dir: Path):
         self.params = {
             name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default) for name, p in SOUND_PARAMETERS.items()
         }
         p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
+        # The key: a ratio to fundamental_hz that every pitched layer follows (the drift of the fundamental).
+        self.pitch = pyo.SigTo(1.0, time=DEZIPPER_SECONDS, init=1.0)
         self.table, recorded = self._material(audio, sample_rate_hz, base_dir)
         self.organ = Organ(
-            audio.fundamental_hz, p("drone.level"), p("drone.brightness"), p("drone.beating_hz"), p("drone.wind")
+            audio.fundamental_hz,
+            self.pitch,
+            p("drone.level"),
+            p("drone.brightness"),
+            p("drone.beating_hz"),
+            p("drone.wind"),
         )
         # With the artist's recording, the drone layer is the organ and the recording, looped.
         self.recorded = RecordedDrone(self.table, p("drone.level"), p("drone.brightness")) if recorded else None
@@ -48,6 +56,7 @@ class SoundEngine:
             p("grains.position"),
             p("grains.position_jitter"),
             p("grains.pitch_spread"),
+            self.pitch,
         )
         self.clicks = Clicks(p("glitch.level"), p("glitch.click_rate_hz"))
         self.stutter = Stutter(drone + self.grains.output, p("glitch.stutter"))
@@ -55,15 +64,24 @@ class SoundEngine:
         self.crushed_grains = Crusher(self.grains.output, bits, rate)
         self.crushed_glitch = Crusher(self.clicks.output + self.stutter.output, bits, rate)
         self.noise = NoiseFloor(p("noise.level"), p("noise.cutoff_hz"))
+        self.digits = DigitVoices(
+            digit_frequencies(digits, audio.fundamental_hz),
+            [self.params[name] for name in VECTOR_TARGETS["sound.digits.voices"]],
+            p("digits.level"),
+            self.pitch,
+            channels,
+            space.digits,
+        )
         self.layers = [
-            spatialise(drone, channels, space.drone),
-            spatialise(self.crushed_grains.output, channels, space.grains),
-            spatialise(self.crushed_glitch.output, channels, space.glitch),
-            spatialise(self.noise.output, channels, space.noise),
+            Placement(drone, channels, space.drone),
+            Placement(self.crushed_grains.output, channels, space.grains),
+            Placement(self.crushed_glitch.output, channels, space.glitch),
+            Placement(self.noise.output, channels, space.noise),
         ]
         # One stream per speaker, or .out() would wrap extra streams onto channels and sum them.
-        assert all(len(layer) == channels for layer in self.layers), [len(layer) for layer in self.layers]
-        mix = sum(self.layers[1:], self.layers[0])
+        outputs = [layer.output for layer in self.layers] + [self.digits.output]
+        assert all(len(output) == channels for output in outputs), [len(output) for output in outputs]
+        mix = sum(outputs[1:], outputs[0])
         self.drive = pyo.Disto(mix, drive=p("overdrive.drive"), slope=0.7)
         self.master = Master(self.drive, p("master.gain"), audio)
         self.master.output.out()
@@ -74,6 +92,11 @@ class SoundEngine:
             spec = SOUND_PARAMETERS.get(name)
             if spec is not None:
                 self.params[name].value = min(spec.high, max(spec.low, float(value)))
+
+    def retune(self, ratio: float, seconds: float) -> None:
+        """Glide every pitched layer to `ratio` × its configured pitch over `seconds`."""
+        self.pitch.time = max(seconds, DEZIPPER_SECONDS)
+        self.pitch.value = ratio
 
     def fade_to(self, level: float, seconds: float) -> None:
         self.master.fade_to(level, seconds)

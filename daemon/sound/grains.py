@@ -8,13 +8,16 @@ __all__ = ["GranularCloud"]
 
 
 class GranularCloud:
-    """Grains read from `table`; position_jitter 0 reads the same spot every time: a stuck loop."""
+    """Grains read from `table`; position_jitter 0 reads the same spot every time: a stuck loop.
 
-    def __init__(self, table, level, density, duration_seconds, position, position_jitter, pitch_spread):
+    `key` transposes every grain with the drone's drift (a ratio, 1 = the material's own pitch).
+    """
+
+    def __init__(self, table, level, density, duration_seconds, position, position_jitter, pitch_spread, key):
         size = table.getSize()
         scatter = pyo.Noise(mul=position_jitter * 0.5)
         pointer = pyo.Clip((position + scatter) * size, min=0, max=size - 1)
-        pitch = pyo.Pow(2.0, pyo.Noise(mul=pitch_spread))
+        pitch = pyo.Pow(2.0, pyo.Noise(mul=pitch_spread), mul=key)
         envelope = pyo.HannTable()
         self.particles = pyo.Particle(
             table, envelope, dens=density, pitch=pitch, pos=pointer, dur=duration_seconds, dev=0.0, chnls=1

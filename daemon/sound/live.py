@@ -34,8 +34,9 @@ class LiveSound:
         self.route = "preview (stereo downmix)" if preview else audio.route
         self.log = get_logger("sound")
         self.output = open_output(audio, self.channels, preview)
+        config = loaded.config
         self.engine = SoundEngine(
-            audio, loaded.config.space, self.channels, self.output.sample_rate_hz, loaded.base_dir
+            audio, config.space, config.digits, self.channels, self.output.sample_rate_hz, loaded.base_dir
         )
         self.conductor = Conductor(self.engine, loaded.config.mapping, audio)
         self.meters = OutputMeters(self.engine.master.output)

@@ -16,10 +16,11 @@ BODY = 4
 
 
 class Organ:
-    """A mono organ on `fundamental_hz` ([audio]), driven by level, brightness, beating (Hz) and wind (0–1) signals."""
+    """A mono organ on `fundamental_hz` ([audio]) × `pitch` (the key's drift), driven by level, brightness,
+    beating (Hz) and wind (0–1) signals."""
 
-    def __init__(self, fundamental_hz: float, level, brightness, beating_hz, wind):
-        freqs = [fundamental_hz * 2 * r for r in DRAWBAR_RATIOS]
+    def __init__(self, fundamental_hz: float, pitch, level, brightness, beating_hz, wind):
+        freqs = [pitch * (fundamental_hz * 2 * r) for r in DRAWBAR_RATIOS]
         levels = [lvl if i < BODY else brightness * lvl for i, lvl in enumerate(DRAWBAR_LEVELS)]
         scale = 0.5 / sum(DRAWBAR_LEVELS)
         self.pipes = pyo.Sine(freq=freqs, mul=[lvl * scale for lvl in levels])
@@ -28,7 +29,7 @@ class Organ:
             freq=[f + beating_hz * r for f, r in zip(freqs, DRAWBAR_RATIOS, strict=True)],
             mul=[lvl * scale for lvl in levels],
         )
-        breath = pyo.ButBP(pyo.PinkNoise(), freq=fundamental_hz * 8, q=1.5, mul=wind * 0.4)
+        breath = pyo.ButBP(pyo.PinkNoise(), freq=pitch * (fundamental_hz * 8), q=1.5, mul=wind * 0.4)
         wobble = pyo.Sine(freq=0.13, mul=0.15, add=0.85)
         self.output = pyo.Mix([self.pipes, self.twins, breath], voices=1, mul=level * wobble)
 

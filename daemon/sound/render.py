@@ -36,7 +36,9 @@ def render_blocks(
     timeline = Timeline(frames, audio.run_fade_in_seconds, audio.run_fade_out_seconds, seconds)
     server = ManualServer(channels, audio.sample_rate_hz, block_frames, audio.seed)
     try:
-        engine = SoundEngine(audio, loaded.config.space, channels, audio.sample_rate_hz, loaded.base_dir)
+        engine = SoundEngine(
+            audio, loaded.config.space, loaded.config.digits, channels, audio.sample_rate_hz, loaded.base_dir
+        )
         conductor = Conductor(engine, loaded.config.mapping, audio)
         for done, blocks in timeline.play(conductor, server.block_seconds):
             yield done, blocks, server.block()

@@ -64,7 +64,7 @@ HISTORY_SECONDS = 300
 # Which children read which sections: after a reload, a child restarts only when one of its own changed.
 SECTIONS_OF = {
     "trainer": ("data", "compute", "streams", "logging", "runs"),
-    "sound": ("audio", "space", "mapping", "logging"),
+    "sound": ("audio", "space", "digits", "mapping", "logging"),
     "image": ("video", "mapping", "logging"),
 }
 

@@ -1,0 +1,216 @@
+"""The digit layer, rendered by pyo: ten voices on their configured pitches, as loud as their digits' shares."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.config import ConfigInvalid, parse
+from daemon.config.schema import MappingEntry
+from daemon.mapping import element_mappings
+from daemon.metrics import VECTOR_STREAMS, stream_names
+from daemon.recording.reader import Recording
+from daemon.sound.digits import digit_frequencies
+from daemon.sound.engine import SoundEngine
+from daemon.sound.key import key_ratio
+from daemon.sound.master import db_to_gain
+from daemon.sound.server import ManualServer
+from daemon.targets import SOUND_PARAMETERS, VECTOR_TARGETS, mapping_targets
+from daemon.testing import render_audio
+
+SR = 48_000
+OTHER_LAYERS = ("sound.drone.level", "sound.grains.level", "sound.glitch.level", "sound.noise.level")
+WINDOW_SECONDS = 2.0
+ACTIVE_DB = 20.0  # a voice within this of the loudest one in a window is heard
+
+
+def voice_levels_db(mono: np.ndarray, pitches: list[float]) -> np.ndarray:
+    """(windows, 10): the power (dB) of each voice's pitch, ±3 Hz, in successive 2-second windows."""
+    size = int(SR * WINDOW_SECONDS)
+    frames = mono[: len(mono) // size * size].reshape(-1, size) * np.hanning(size)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(size, 1 / SR)
+    bands = [(freqs > f - 3) & (freqs < f + 3.5) for f in pitches]
+    return 10 * np.log10(np.stack([power[:, band].sum(axis=1) for band in bands], axis=1) + 1e-20)
+
+
+def active_voices(levels_db: np.ndarray) -> np.ndarray:
+    """Per window: the voices within ACTIVE_DB of the loudest, as a boolean (windows, 10)."""
+    return levels_db > levels_db.max(axis=1, keepdims=True) - ACTIVE_DB
+
+
+def engine_alone(config, values: dict[str, float], seconds: float, channels: int = 2, retune=None) -> np.ndarray:
+    """The engine with every layer but the digits silent, `seconds` after a settling second: (frames, channels)."""
+    server = ManualServer(channels, SR, 1024, 1)
+    try:
+        engine = SoundEngine(config.audio, config.space, config.digits, channels, SR, Path("."))
+        engine.set(dict.fromkeys(OTHER_LAYERS, 0.0) | {"sound.overdrive.drive": 0.0} | values)
+        if retune:
+            engine.retune(retune, 0.0)
+        engine.fade_to(1.0, 0.0)
+        for _ in range(47):
+            server.block()
+        return np.concatenate([server.block().copy() for _ in range(int(seconds * SR / 1024))])
+    finally:
+        server.close()
+
+
+def test_the_default_pitches_are_a_chord_on_the_fundamental_and_the_artist_may_give_hz():
+    config = parse("[audio]\nfundamental_hz = 55.0\n")
+    pitches = digit_frequencies(config.digits, 55.0)
+    assert [round(f) for f in pitches] == [220, 247, 277, 330, 370, 440, 494, 554, 659, 740]
+    assert digit_frequencies(config.digits, 82.5)[0] == pytest.approx(330.0)  # the chord follows the drone
+    given = [300.0 + 50 * d for d in range(10)]
+    assert digit_frequencies(parse(f"[digits]\nfrequencies_hz = {given}\n").digits, 55.0) == given
+
+
+@pytest.mark.parametrize("lit", [(2, 7), (0,), (1, 4, 8, 9), tuple(range(10))])
+def test_the_voices_sound_on_their_pitches_and_only_the_lit_ones(lit):
+    config = parse("[audio]\nstartup_ramp_seconds = 0.0\n")
+    pitches = digit_frequencies(config.digits, config.audio.fundamental_hz)
+    values = {"sound.digits.level": 1.0} | {f"sound.digits.voice_{d}": 1.0 if d in lit else 0.0 for d in range(10)}
+    mono = engine_alone(config, values, 4.0).mean(axis=1)
+    heard = np.flatnonzero(active_voices(voice_levels_db(mono, pitches)).all(axis=0))
+    assert tuple(heard) == lit
+
+
+def test_the_artists_frequencies_are_where_the_voices_sound():
+    given = [150.0 + 97.0 * d for d in range(10)]
+    config = parse(f"[audio]\nstartup_ramp_seconds = 0.0\n[digits]\nfrequencies_hz = {given}\n")
+    mono = engine_alone(config, {"sound.digits.level": 1.0, "sound.digits.voice_3": 1.0}, 4.0).mean(axis=1)
+    levels = voice_levels_db(mono, given)
+    assert np.flatnonzero(active_voices(levels).all(axis=0)).tolist() == [3]
+
+
+def test_the_key_moves_every_voice_with_the_drone():
+    config = parse("[audio]\nstartup_ramp_seconds = 0.0\n")
+    pitches = digit_frequencies(config.digits, config.audio.fundamental_hz)
+    ratio = 2 ** (1.5 / 12)
+    values = {"sound.digits.level": 1.0, "sound.digits.voice_5": 1.0}
+    mono = engine_alone(config, values, 4.0, retune=ratio).mean(axis=1)
+    moved = voice_levels_db(mono, [f * ratio for f in pitches])
+    still = voice_levels_db(mono, pitches)
+    assert moved[:, 5].min() > still[:, 5].max() + 20
+
+
+def test_the_ceiling_holds_with_every_voice_and_every_layer_at_full():
+    config = parse("[audio]\nstartup_ramp_seconds = 0.0\nmax_gain_db = 12.0\n")
+    full = {name: p.high for name, p in SOUND_PARAMETERS.items() if name.endswith(("level", "gain"))}
+    full |= {f"sound.digits.voice_{d}": 1.0 for d in range(10)} | {"sound.overdrive.drive": 0.99}
+    server = ManualServer(8, SR, 1024, 1)
+    try:
+        engine = SoundEngine(config.audio, config.space, config.digits, 8, SR, Path("."))
+        engine.set(full)
+        engine.fade_to(1.0, 0.0)
+        peak = max(float(np.abs(server.block()).max()) for _ in range(150))
+    finally:
+        server.close()
+    assert peak <= db_to_gain(config.audio.ceiling_dbfs) + 1e-6
+    assert peak > db_to_gain(config.audio.ceiling_dbfs) * 0.5  # it was really driven hard
+
+
+def _mapping(source: str, target: str) -> str:
+    return f'[[mapping]]\nsource = "{source}"\ntarget = "{target}"\n'
+
+
+def test_every_mapping_of_the_wrong_length_is_an_error_naming_both_lengths():
+    """Generated: every scalar stream onto every vector target, every vector stream onto every scalar target
+    (elements included), each after a few valid mappings and with its other keys drawn at random."""
+    rng = np.random.default_rng(13)
+    scalars = list(mapping_targets())
+    wrong = [(s, t) for s in stream_names() for t in VECTOR_TARGETS] + [(v, t) for v in VECTOR_STREAMS for t in scalars]
+    valid = [(f"class_{d}", f"sound.digits.voice_{d}") for d in range(10)] + [("progress", "visual.data.speed")]
+    cases = 0
+    for source, target in wrong * 4:
+        before = [valid[i] for i in rng.choice(len(valid), size=int(rng.integers(0, 4)), replace=False)]
+        before = [(s, t) for s, t in before if t not in VECTOR_TARGETS.get(target, (target,))]
+        extra = f'curve = "{rng.choice(["linear", "exponential", "logarithmic", "steps"])}"\n'
+        extra += f"invert = {str(bool(rng.integers(2))).lower()}\nsmoothing_seconds = {rng.uniform(0, 10):.2f}\n"
+        text = "".join(_mapping(s, t) for s, t in before) + _mapping(source, target) + extra
+        with pytest.raises(ConfigInvalid) as caught:
+            parse(text)
+        (error,) = caught.value.errors
+        n_source = len(VECTOR_STREAMS.get(source, (source,)))
+        n_target = len(VECTOR_TARGETS.get(target, (target,)))
+        assert error.key == f"mapping[{len(before)}].target", (source, target, error)
+        assert f"takes {n_target} value" in error.message and f"gives {n_source}" in error.message, error.message
+        assert "Fix:" in error.message
+        cases += 1
+    assert cases > 250
+
+
+def test_a_vector_mapping_goes_element_by_element_and_an_element_is_driven_once():
+    (entry,) = parse(_mapping("class_histogram", "sound.digits.voices")).mapping
+    elements = element_mappings([entry])
+    assert [(e.source, e.target) for e in elements] == [(f"class_{d}", f"sound.digits.voice_{d}") for d in range(10)]
+    assert all(e.curve == entry.curve and e.smoothing_seconds == entry.smoothing_seconds for e in elements)
+    parse(_mapping("class_3", "sound.digits.voice_3") + _mapping("class_7", "sound.digits.voice_7"))
+    with pytest.raises(ConfigInvalid, match="already driven by mapping"):
+        parse(_mapping("class_histogram", "sound.digits.voices") + _mapping("similarity", "sound.digits.voice_4"))
+
+
+@pytest.mark.parametrize("key", ["intervals_semitones", "frequencies_hz"])
+@pytest.mark.parametrize("count", [0, 1, 9, 11, 30])
+def test_the_pitches_must_be_ten(key, count):
+    if key == "frequencies_hz" and count == 0:
+        return  # [] means: use the intervals
+    with pytest.raises(ConfigInvalid) as caught:
+        parse(f"[digits]\n{key} = {[300.0] * count}\n")
+    (error,) = caught.value.errors
+    assert error.key == f"digits.{key}" and f"got {count}" in error.message, error
+
+
+def test_each_run_draws_its_key_within_the_drift_and_keeps_it():
+    audio = parse('[audio]\nfundamental_drift = "run"\nfundamental_drift_semitones = 3.0\n').audio
+    ratios = [key_ratio(audio, f"run-{n}", 0.0) for n in range(500)]
+    semitones = [12 * math.log2(r) for r in ratios]
+    assert max(semitones) <= 3.0 and min(semitones) >= -3.0
+    assert max(semitones) > 2.5 and min(semitones) < -2.5  # the whole range is used
+    assert key_ratio(audio, "run-7", 0.0) == ratios[7]  # a replay keeps its key
+    day = audio.model_copy(update={"fundamental_drift": "day"})
+    noon, evening, tomorrow = 1_800_000_000.0, 1_800_000_000.0 + 6 * 3600, 1_800_000_000.0 + 86_400
+    assert key_ratio(day, "a", noon) == key_ratio(day, "b", evening) != key_ratio(day, "a", tomorrow)
+    assert key_ratio(audio.model_copy(update={"fundamental_drift": "none"}), "run-1", 0.0) == 1.0
+
+
+# Real short runs (tests/conftest.py): the digit layer alone, re-timed to the gallery's pace.
+DIGIT_RUN_SECONDS = 40.0
+
+
+def _alone(loaded):
+    """The shipped composition with every other layer held silent by mappings of its own."""
+    silent = [
+        MappingEntry(source="progress", target=name, output_min=0.0, output_max=0.0, smoothing_seconds=0.0)
+        for name in (*OTHER_LAYERS, "sound.overdrive.drive")
+    ]
+    kept = [e for e in loaded.config.mapping if e.target.startswith("sound.digits")]
+    config = loaded.config.model_copy(update={"mapping": kept + silent})
+    return type(loaded)(config, loaded.source, loaded.base_dir, loaded.text)
+
+
+@pytest.fixture(scope="module")
+def digit_renders(short_runs):
+    """{preset: (second half of the digit layer, mono; its recording's frames)} for healthy and collapsed."""
+    renders = {}
+    for preset in ("healthy", "collapsed"):
+        run = short_runs[preset]
+        recording = Recording(run.folder).at_pace(DIGIT_RUN_SECONDS)
+        mono = render_audio(recording, _alone(run.loaded), 2, seconds=DIGIT_RUN_SECONDS).mean(axis=1)
+        renders[preset] = (mono[len(mono) // 2 :], list(recording.frames(with_grids=False)))
+    return renders
+
+
+def _pitches(loaded) -> list[float]:
+    return digit_frequencies(loaded.config.digits, loaded.config.audio.fundamental_hz)
+
+
+def test_healthy_sounds_many_digits_and_collapsed_few(digit_renders, short_runs):
+    counts = {}
+    for preset, (mono, _) in digit_renders.items():
+        levels = voice_levels_db(mono, _pitches(short_runs[preset].loaded))
+        assert levels.max() > 10 * math.log10((0.01 * mono.size / 2) ** 2), preset  # the layer really plays
+        counts[preset] = np.median(active_voices(levels).sum(axis=1))
+    assert counts["healthy"] >= 5 and counts["collapsed"] <= 3, counts
