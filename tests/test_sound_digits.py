@@ -9,17 +9,14 @@ import numpy as np
 import pytest
 
 from daemon.config import ConfigInvalid, parse
-from daemon.config.schema import MappingEntry
 from daemon.mapping import element_mappings
 from daemon.metrics import VECTOR_STREAMS, stream_names
-from daemon.recording.reader import Recording
 from daemon.sound.digits import digit_frequencies
 from daemon.sound.engine import SoundEngine
 from daemon.sound.key import key_ratio
 from daemon.sound.master import db_to_gain
 from daemon.sound.server import ManualServer
 from daemon.targets import SOUND_PARAMETERS, VECTOR_TARGETS, mapping_targets
-from daemon.testing import render_audio
 
 SR = 48_000
 OTHER_LAYERS = ("sound.drone.level", "sound.grains.level", "sound.glitch.level", "sound.noise.level")
@@ -174,43 +171,3 @@ def test_each_run_draws_its_key_within_the_drift_and_keeps_it():
     noon, evening, tomorrow = 1_800_000_000.0, 1_800_000_000.0 + 6 * 3600, 1_800_000_000.0 + 86_400
     assert key_ratio(day, "a", noon) == key_ratio(day, "b", evening) != key_ratio(day, "a", tomorrow)
     assert key_ratio(audio.model_copy(update={"fundamental_drift": "none"}), "run-1", 0.0) == 1.0
-
-
-# Real short runs (tests/conftest.py): the digit layer alone, re-timed to the gallery's pace.
-DIGIT_RUN_SECONDS = 40.0
-
-
-def _alone(loaded):
-    """The shipped composition with every other layer held silent by mappings of its own."""
-    silent = [
-        MappingEntry(source="progress", target=name, output_min=0.0, output_max=0.0, smoothing_seconds=0.0)
-        for name in (*OTHER_LAYERS, "sound.overdrive.drive")
-    ]
-    kept = [e for e in loaded.config.mapping if e.target.startswith("sound.digits")]
-    config = loaded.config.model_copy(update={"mapping": kept + silent})
-    return type(loaded)(config, loaded.source, loaded.base_dir, loaded.text)
-
-
-@pytest.fixture(scope="module")
-def digit_renders(short_runs):
-    """{preset: (second half of the digit layer, mono; its recording's frames)} for healthy and collapsed."""
-    renders = {}
-    for preset in ("healthy", "collapsed"):
-        run = short_runs[preset]
-        recording = Recording(run.folder).at_pace(DIGIT_RUN_SECONDS)
-        mono = render_audio(recording, _alone(run.loaded), 2, seconds=DIGIT_RUN_SECONDS).mean(axis=1)
-        renders[preset] = (mono[len(mono) // 2 :], list(recording.frames(with_grids=False)))
-    return renders
-
-
-def _pitches(loaded) -> list[float]:
-    return digit_frequencies(loaded.config.digits, loaded.config.audio.fundamental_hz)
-
-
-def test_healthy_sounds_many_digits_and_collapsed_few(digit_renders, short_runs):
-    counts = {}
-    for preset, (mono, _) in digit_renders.items():
-        levels = voice_levels_db(mono, _pitches(short_runs[preset].loaded))
-        assert levels.max() > 10 * math.log10((0.01 * mono.size / 2) ** 2), preset  # the layer really plays
-        counts[preset] = np.median(active_voices(levels).sum(axis=1))
-    assert counts["healthy"] >= 5 and counts["collapsed"] <= 3, counts
