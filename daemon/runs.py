@@ -15,7 +15,7 @@ from daemon.config import LoadedConfig
 from daemon.gan.classifier import DigitClassifier, load_classifier, train_classifier
 from daemon.gan.dataset import MnistImages, ensure_mnist, load_images
 from daemon.gan.device import select_device
-from daemon.gan.pacing import Pacer
+from daemon.gan.pacing import Pacer, pacing_law
 from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.logs import get_logger
 from daemon.metrics import MetricFrame
@@ -95,7 +95,8 @@ class Instrument:
         trainer = GanTrainer(spec, self.data, self.device, config.streams, self.classifier)
         # Scale the duration with a shortened run, so --steps keeps the preset's pace.
         duration = duration_seconds or preset.duration_seconds * spec.steps / preset.steps
-        pacer = None if flat_out else Pacer(duration, spec.steps, sleep=wait)
+        law = pacing_law(preset.pacing, preset.pacing_exponent)
+        pacer = None if flat_out else Pacer(duration, spec.steps, sleep=wait, law=law)
         return LiveRun(spec, trainer, Recorder(root, spec, str(self.device)), pacer, self.loaded)
 
 
@@ -151,11 +152,11 @@ class LiveRun:
         if step != 20 or pacer is None:  # called only for a paced run
             return
         rate = pacer.machine_steps_per_second
-        if pacer.projected_seconds > pacer.interval * pacer.steps * 1.05:
+        if pacer.projected_seconds > pacer.duration_seconds * 1.05:
             self.log.warning(
                 "run_slower_than_preset",
                 machine_steps_per_second=round(rate, 2),
-                preset_steps_per_second=round(1 / pacer.interval, 2),
+                preset_steps_per_second=round(pacer.preset_steps_per_second, 2),
                 projected_seconds=round(pacer.projected_seconds),
                 fix="lower the preset's steps, raise duration_seconds, or give training more threads",
             )
@@ -163,7 +164,8 @@ class LiveRun:
             self.log.info(
                 "run_paced",
                 machine_steps_per_second=round(rate, 2),
-                preset_steps_per_second=round(1 / pacer.interval, 2),
+                preset_steps_per_second=round(pacer.preset_steps_per_second, 2),
+                pacing=pacer.law.kind,
             )
 
     def _end(self, status: str) -> None:

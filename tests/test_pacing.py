@@ -1,10 +1,20 @@
-"""Pacing with a fake clock: steps spread over the duration; a slow machine is measured, not assumed."""
+"""Pacing: the laws over generated cases, the Pacer on a fake clock and on real steps; a slow machine."""
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
+import itertools
+import random
+import time
+from pathlib import Path
 
-from daemon.gan.pacing import Pacer
+import pytest
+import torch
+
+from daemon.config import parse
+from daemon.gan.dataset import load_images
+from daemon.gan.pacing import Pacer, PacingLaw, pacing_law
+from daemon.gan.trainer import GanTrainer, RunSpec
 
 
 class FakeTime:
@@ -41,6 +51,171 @@ def test_slow_machine_is_never_held_and_its_overrun_is_projected():
     run(pacer, time, 20, step_seconds=0.5)
     assert pacer.slept_seconds == 0.0
     assert pacer.projected_seconds == pytest.approx(50.0)
+
+
+def generated_cases(count: int, seed: int = 13):
+    """(duration_seconds, steps, exponent) over the schema's ranges, its edges included."""
+    draw = random.Random(seed)
+    edges = [(1.0, 1, 0.05), (1.0, 1, 1.0), (86_400.0, 1_000_000, 0.05), (86_400.0, 1_000_000, 1.0), (240.0, 2, 0.05)]
+    yield from edges
+    for _ in range(count - len(edges)):
+        steps = draw.choice([1, 2, 3, 10, 100, 2000]) if draw.random() < 0.3 else int(10 ** draw.uniform(0, 6))
+        exponent = draw.choice([0.05, 1.0]) if draw.random() < 0.2 else draw.uniform(0.05, 1.0)
+        yield 10 ** draw.uniform(0, 4.9), steps, exponent
+
+
+def test_every_law_starts_at_zero_ends_at_one_and_never_runs_backwards():
+    for _, steps, exponent in generated_cases(400):
+        law = pacing_law("arc", exponent)
+        xs = [k / min(steps, 5000) for k in range(min(steps, 5000) + 1)]
+        times = [law(x) for x in xs]
+        assert times[0] == 0.0 and times[-1] == pytest.approx(1.0)
+        assert all(b >= a for a, b in itertools.pairwise(times))
+        # Concave: each step is given no more time than the one before it (early steps slowest).
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(b <= a + 1e-12 for a, b in itertools.pairwise(gaps))
+        # Never behind linear: a step comes no earlier than a linear run would reach it.
+        assert all(t >= x - 1e-12 for t, x in zip(times, xs, strict=False))
+
+
+def test_the_first_step_is_held_a_bounded_time_however_many_steps():
+    """What the visitor meets first: frames keep coming. The first step's share of the run is at most
+    what a linear run of ARC_START_FRACTION … of its steps would give it (an unshifted power law would
+    hold a 2000-step, 240 s run's first step for 11 s)."""
+    for _, steps, exponent in generated_cases(400):
+        law = pacing_law("arc", exponent)
+        # The law's slope at 0 is at most gamma·a^(gamma−1)/((1+a)^gamma − a^gamma) ≤ 1/a over 0.05 ≤ gamma ≤ 1.
+        assert law.slowest_step_share(steps) <= min(1.0, 100.0 / steps) + 1e-12
+        assert law.fastest_step_share(steps) > 0.0 or steps == 1
+
+
+def test_linear_ignores_the_exponent_and_an_exponent_of_one_is_linear():
+    for _, steps, exponent in generated_cases(200):
+        x = 1 / steps
+        assert pacing_law("linear", exponent)(x) == x
+        assert PacingLaw("arc", 1.0)(x) == x
+
+
+@pytest.mark.parametrize("exponent", [0.0, -0.1, 1.01, float("nan")])
+def test_an_exponent_outside_its_range_is_refused_with_its_range(exponent):
+    with pytest.raises(ValueError, match="above 0 and at most 1"):
+        PacingLaw("arc", exponent)
+
+
+def run_recording_starts(pacer: Pacer, time: FakeTime, step_seconds) -> list[float]:
+    starts = []
+    for index in range(pacer.steps):
+        pacer.before_step()
+        starts.append(time.now - 100.0)
+        time.now += step_seconds(index)
+        pacer.after_step()
+    return starts
+
+
+def test_a_fast_machine_releases_every_step_at_the_laws_time_and_ends_on_time():
+    draw = random.Random(5)
+    for duration, steps, exponent in generated_cases(300):
+        steps = min(steps, 3000)
+        law = pacing_law("arc", exponent)
+        # A machine at least 20× as fast as the law's fastest step needs; its steps vary ±50 %.
+        fastest = duration * law.fastest_step_share(steps)
+        base = fastest / 20
+        time = FakeTime()
+        pacer = Pacer(duration, steps, time.clock, time.sleep, law)
+        starts = run_recording_starts(pacer, time, lambda _, base=base: base * draw.uniform(0.5, 1.5))
+        assert starts == pytest.approx([duration * law(k / steps) for k in range(steps)], abs=duration * 1e-9)
+        ended = time.now - 100.0
+        assert ended <= duration * 1.02
+        assert ended >= duration * law((steps - 1) / steps)
+
+
+def test_a_machine_too_slow_for_the_arcs_late_steps_still_ends_on_time():
+    """The arc asks for late steps faster than the mean pace; a machine fast enough for the mean but not
+    for them is held less near the end, so the run still ends within 2 % of its duration."""
+    draw = random.Random(7)
+    for duration, steps, exponent in generated_cases(300):
+        steps = max(min(steps, 3000), 200)
+        law = pacing_law("arc", min(exponent, 0.6))
+        mean = duration / steps
+        # Between 1.05× and 2× as fast as the preset's mean pace, slower than the arc's last steps need.
+        base = mean / draw.uniform(1.05, 2.0)
+        if base < duration * law.fastest_step_share(steps):
+            continue  # fast enough for every step: the test above
+        time = FakeTime()
+        pacer = Pacer(duration, steps, time.clock, time.sleep, law)
+        starts = run_recording_starts(pacer, time, lambda _, base=base: base * draw.uniform(0.9, 1.1))
+        assert time.now - 100.0 == pytest.approx(duration, rel=0.02)
+        # Never released before the law's time: it only ever holds a step less.
+        assert all(s <= duration * law(k / steps) + 1e-9 for k, s in enumerate(starts))
+
+
+def test_a_slow_machine_is_never_held_under_either_law():
+    for duration, steps, exponent in generated_cases(200):
+        steps = min(steps, 2000)
+        for law in (pacing_law("linear", 1.0), pacing_law("arc", exponent)):
+            time = FakeTime()
+            pacer = Pacer(duration, steps, time.clock, time.sleep, law)
+            run(pacer, time, steps, step_seconds=duration / steps * 1.5)
+            # At most the second step's hold: a rate is trusted from the second measured step on.
+            assert pacer.slept_seconds <= pacer.release_seconds(1) + 1e-9
+            assert pacer.projected_seconds == pytest.approx(duration * 1.5)
+
+
+def test_a_real_run_paced_by_the_arc_follows_the_law_and_ends_on_time(loaded):
+    """Real torch steps paced in wall time. The machine is measured first and the run given three times
+    the time it needs flat out: fast enough for the preset's mean pace, too slow for a steep arc's last
+    steps, so the early steps follow the law and the late ones are bent to end on time."""
+    config = parse(
+        "[runs.small]\nsteps = 200\nbatch_size = 16\ngenerator_width = 4\ndiscriminator_width = 4\n"
+        'latent_size = 8\npacing = "arc"\npacing_exponent = 0.1\n'
+    )
+    preset = config.runs["small"]
+    data = load_images(loaded.mnist_path, True)
+    spec = RunSpec("pacing-test", "small", preset, 1, preset.steps)
+    probe = GanTrainer(spec, data, torch.device("cpu"), config.streams)
+    began = time.monotonic()
+    for _ in range(preset.steps):
+        probe.step()
+    flat_out = time.monotonic() - began
+    duration = 3 * flat_out
+    law = pacing_law(preset.pacing, preset.pacing_exponent)
+    assert duration * law.fastest_step_share(preset.steps) < flat_out / preset.steps  # the bend is exercised
+    trainer = GanTrainer(spec, data, torch.device("cpu"), config.streams)
+    pacer = Pacer(duration, preset.steps, law=law)
+    starts, ends = [], []
+    for _ in range(preset.steps):
+        pacer.before_step()
+        starts.append(time.monotonic() - pacer.start)
+        trainer.step()
+        pacer.after_step()
+        ends.append(time.monotonic() - pacer.start)
+    assert ends[-1] == pytest.approx(duration, rel=0.02)
+    # Over the first fifth each step starts near the law's time (or at once if the step before it ran
+    # late): a heavy measuring step can make the rate look low for a while and release a step a little
+    # early, never by much. No step, then or later, is held past its time.
+    for index, started in enumerate(starts):
+        due = max(pacer.release_seconds(index), ends[index - 1] if index else 0.0)
+        assert started <= due + 0.05 * duration, (index, started, due)
+        if index <= preset.steps // 5:
+            assert started >= due - 0.05 * duration, (index, started, due)
+    # The arc's point: the first fifth of the steps took about half of the time, not a fifth.
+    assert starts[preset.steps // 5] > duration * 0.45
+
+
+def test_the_daemon_paces_each_preset_by_its_own_law(loaded):
+    from daemon.runs import Instrument
+
+    text = Path(loaded.source).read_text() + (
+        '[runs.healthy]\nsteps = 20\nduration_seconds = 2.0\npacing = "arc"\npacing_exponent = 0.5\n'
+        "[runs.random]\nsteps = 20\nduration_seconds = 2.0\n"
+    )
+    instrument = Instrument(dataclasses.replace(loaded, config=parse(text, loaded.source), text=text))
+    for preset, expected in (("healthy", PacingLaw("arc", 0.5)), ("random", PacingLaw("linear", 1.0))):
+        run = instrument.start(preset, seed=1)
+        assert run.pacer is not None and run.pacer.law == expected
+        assert [frame.step for frame in run] == list(range(1, 21))
+        # Held by its law: the last step came no earlier than the law releases it (a slower machine is later).
+        assert run.pacer.clock() - run.pacer.start >= run.pacer.release_seconds(19) - 0.01
 
 
 def test_on_a_machine_too_slow_for_the_preset_the_slot_ends_the_run(tmp_path, mnist_root, classifier_file):

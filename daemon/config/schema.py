@@ -183,6 +183,12 @@ class RunPreset(Section):
     real_label: float = _float(1.0, 0.5, 1.0, "Label smoothing: target for real images.")
     output_blur_sigma_pixels: float = _float(0.0, 0.0, 10.0, "Fixed Gaussian blur on G's output.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="0 = a new seed every run.")
+    pacing: Literal["linear", "arc"] = Field(
+        "linear", description="linear = steps evenly over the duration; arc = early steps slower, late ones faster."
+    )
+    pacing_exponent: float = _float(
+        0.25, 0.05, 1.0, "The arc law's gamma: smaller gives the early steps more of the duration; 1 is linear."
+    )
 
 
 class Audio(Section):
@@ -445,11 +451,14 @@ class Hours(Section):
 
 
 DEFAULT_PRESETS: dict[str, RunPreset] = {
-    "healthy": RunPreset(description="Noise becomes varied, legible digits.", duration_seconds=240.0, steps=2000),
+    "healthy": RunPreset(
+        description="Noise becomes varied, legible digits.", duration_seconds=240.0, steps=2000, pacing="arc"
+    ),
     "collapsed": RunPreset(
         description="Digit-like shapes, but only one to three of them, hopping.",
         duration_seconds=240.0,
         steps=2000,
+        pacing="arc",
         latent_size=1,
         discriminator_batchnorm=False,
         lr_generator=1e-3,
