@@ -70,7 +70,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
 
 
 # Steps at which each regime already shows itself on seed 1 (see docs/regimes.md for the curves).
-SHORT_STEPS = {"healthy": 500, "collapsed": 300, "underfit": 150, "random": 50}
+SHORT_STEPS = {"healthy": 500, "collapsed": 400, "underfit": 150, "random": 50}
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,17 @@ import numpy as np
 import pytest
 
 from daemon.config import ConfigInvalid, parse
+from daemon.config.schema import MappingEntry
 from daemon.mapping import element_mappings
 from daemon.metrics import VECTOR_STREAMS, stream_names
+from daemon.recording.reader import Recording
 from daemon.sound.digits import digit_frequencies
 from daemon.sound.engine import SoundEngine
 from daemon.sound.key import key_ratio
 from daemon.sound.master import db_to_gain
 from daemon.sound.server import ManualServer
 from daemon.targets import SOUND_PARAMETERS, VECTOR_TARGETS, mapping_targets
+from daemon.testing import render_audio
 
 SR = 48_000
 OTHER_LAYERS = ("sound.drone.level", "sound.grains.level", "sound.glitch.level", "sound.noise.level")
@@ -24,9 +27,9 @@ WINDOW_SECONDS = 2.0
 ACTIVE_DB = 20.0  # a voice within this of the loudest one in a window is heard
 
 
-def voice_levels_db(mono: np.ndarray, pitches: list[float]) -> np.ndarray:
-    """(windows, 10): the power (dB) of each voice's pitch, ±3 Hz, in successive 2-second windows."""
-    size = int(SR * WINDOW_SECONDS)
+def voice_levels_db(mono: np.ndarray, pitches: list[float], window_seconds: float = WINDOW_SECONDS) -> np.ndarray:
+    """(windows, 10): the power (dB) of each voice's pitch, ±3 Hz, in successive windows."""
+    size = int(SR * window_seconds)
     frames = mono[: len(mono) // size * size].reshape(-1, size) * np.hanning(size)
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(size, 1 / SR)
@@ -34,9 +37,9 @@ def voice_levels_db(mono: np.ndarray, pitches: list[float]) -> np.ndarray:
     return 10 * np.log10(np.stack([power[:, band].sum(axis=1) for band in bands], axis=1) + 1e-20)
 
 
-def active_voices(levels_db: np.ndarray) -> np.ndarray:
-    """Per window: the voices within ACTIVE_DB of the loudest, as a boolean (windows, 10)."""
-    return levels_db > levels_db.max(axis=1, keepdims=True) - ACTIVE_DB
+def active_voices(levels_db: np.ndarray, within_db: float = ACTIVE_DB) -> np.ndarray:
+    """Per window: the voices within `within_db` of the loudest, as a boolean (windows, 10)."""
+    return levels_db > levels_db.max(axis=1, keepdims=True) - within_db
 
 
 def engine_alone(config, values: dict[str, float], seconds: float, channels: int = 2, retune=None) -> np.ndarray:
@@ -171,3 +174,79 @@ def test_each_run_draws_its_key_within_the_drift_and_keeps_it():
     noon, evening, tomorrow = 1_800_000_000.0, 1_800_000_000.0 + 6 * 3600, 1_800_000_000.0 + 86_400
     assert key_ratio(day, "a", noon) == key_ratio(day, "b", evening) != key_ratio(day, "a", tomorrow)
     assert key_ratio(audio.model_copy(update={"fundamental_drift": "none"}), "run-1", 0.0) == 1.0
+
+
+# Real short runs (tests/conftest.py): the digit layer alone, re-timed to the gallery's pace. The
+# windows are a second long: a collapsed run hops every few seconds, and a longer window hears the
+# voices before and after a hop at once.
+DIGIT_RUN_SECONDS = 40.0
+RUN_WINDOW_SECONDS = 1.0
+# In a run's chord a voice counts when it is within 15 dB of the loudest (a third of its loudness
+# or more) and above −60 dBFS (in a Hann window |X| = A·N/4 at its bin): quieter is not heard.
+CHORD_DB = 15.0
+HEARD_FLOOR_DB = 20 * math.log10(db_to_gain(-60.0) * SR * RUN_WINDOW_SECONDS / 4)
+
+
+def _alone(loaded):
+    """The shipped composition with every other layer held silent by mappings of its own."""
+    silent = [
+        MappingEntry(source="progress", target=name, output_min=0.0, output_max=0.0, smoothing_seconds=0.0)
+        for name in (*OTHER_LAYERS, "sound.overdrive.drive")
+    ]
+    kept = [e for e in loaded.config.mapping if e.target.startswith("sound.digits")]
+    config = loaded.config.model_copy(update={"mapping": kept + silent})
+    return type(loaded)(config, loaded.source, loaded.base_dir, loaded.text)
+
+
+@pytest.fixture(scope="module")
+def digit_renders(short_runs):
+    """{preset: (voice levels (windows, 10) over the second half, the histograms shown in each window)}."""
+    renders = {}
+    for preset in ("healthy", "collapsed"):
+        run = short_runs[preset]
+        recording = Recording(run.folder).at_pace(DIGIT_RUN_SECONDS)
+        frames = list(recording.frames(with_grids=False))
+        audio = run.loaded.config.audio
+        # The run's own key: the conductor retunes the digits to it (fundamental_drift, default "run").
+        key = key_ratio(audio, frames[0].run_id, frames[0].time_unix_seconds)
+        pitches = [f * key for f in digit_frequencies(run.loaded.config.digits, audio.fundamental_hz)]
+        stereo = render_audio(recording, _alone(run.loaded), 2, seconds=DIGIT_RUN_SECONDS)
+        # Power summed over the speakers: what the room hears, wherever on the ring a voice stands.
+        half = stereo[len(stereo) // 2 :]
+        per_channel = [voice_levels_db(half[:, c], pitches, RUN_WINDOW_SECONDS) for c in range(2)]
+        levels = 10 * np.log10(sum(10 ** (level / 10) for level in per_channel))
+        measured = [f for f in frames if f.class_histogram]
+        shown = []  # per window: the histogram current at its start and any measured during it
+        for index in range(len(levels)):
+            start = DIGIT_RUN_SECONDS / 2 + index * RUN_WINDOW_SECONDS
+            current = [f for f in measured if f.elapsed_seconds <= start][-1:]
+            during = [f for f in measured if start < f.elapsed_seconds <= start + RUN_WINDOW_SECONDS]
+            shown.append([np.array(f.class_histogram) for f in current + during])
+        renders[preset] = (levels, shown)
+    return renders
+
+
+def heard_voices(levels: np.ndarray) -> list[int]:
+    """Per window where the layer plays: the voices above the floor and within CHORD_DB of the loudest."""
+    playing = levels.max(axis=1) > HEARD_FLOOR_DB
+    return [int(n) for n in (active_voices(levels, CHORD_DB) & (levels > HEARD_FLOOR_DB)).sum(axis=1)[playing]]
+
+
+def test_healthy_sounds_many_digits_and_collapsed_few(digit_renders):
+    counts = {}
+    for preset, (levels, _) in digit_renders.items():
+        heard = heard_voices(levels)
+        assert len(heard) >= len(levels) // 2, (preset, levels.max(axis=1))  # the layer really plays
+        counts[preset] = float(np.median(heard))
+    assert counts["healthy"] >= 5 and counts["collapsed"] <= 3, counts
+
+
+def test_collapsed_voices_follow_its_top_class_as_it_hops(digit_renders):
+    levels, shown = digit_renders["collapsed"]
+    playing = levels.max(axis=1) > HEARD_FLOOR_DB
+    loudest = [int(np.argmax(window)) for window in levels[playing]]
+    assert len(set(loudest)) >= 3, loudest  # its set changes as it hops (seed 1 hops every few seconds)
+    # Each window's loudest voice is a top-two digit of a histogram shown in that window.
+    for voice, histograms in zip(loudest, [s for s, p in zip(shown, playing, strict=True) if p], strict=True):
+        tops = {int(d) for h in histograms for d in np.argsort(h)[-2:] if h[d] > 0}
+        assert voice in tops, (voice, [np.round(h, 2) for h in histograms])

@@ -547,7 +547,7 @@ DEFAULT_MAPPING: list[MappingEntry] = [
     _m("sharpness", "sound.noise.cutoff_hz", 0.005, 0.25, 400.0, 9000.0, curve="exponential", smoothing_seconds=3.0),
     # The digits (docs/sound.md): each voice as loud as its digit's share of the samples, all of them as
     # loud as the classifier is sure; a smear or noise, where it sees no digit, leaves them silent.
-    _m("class_histogram", "sound.digits.voices", 0.0, 0.35, 0.0, 1.0, curve="logarithmic", smoothing_seconds=3.0),
+    _m("class_histogram", "sound.digits.voices", 0.0, 0.35, 0.0, 1.0, smoothing_seconds=0.5),
     _m("classifier_confidence", "sound.digits.level", 0.55, 0.85, 0.0, 0.9, smoothing_seconds=4.0),
     # The image (docs/visuals.md): order heals the torn grid; a smear stays smeared; collapse leaves trails.
     _m("classifier_confidence", "visual.samples.tear", 0.1, 0.85, 0.0, 0.9, invert=True, smoothing_seconds=2.0),
