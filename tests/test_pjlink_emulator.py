@@ -227,6 +227,12 @@ def test_class_2_adds_its_commands_and_takes_class_1_commands_with_either_prefix
     assert talk.send("%3POWR ?") == "%3POWR=ERR1"
 
 
+@pytest.mark.parametrize(("klass", "inputs"), [(1, ()), (1, ("6A",)), (2, ("7",))])
+def test_inputs_a_projector_of_that_class_cannot_have_are_refused(klass, inputs):
+    with pytest.raises(ValueError):
+        PjlinkEmulator(klass=klass, inputs=inputs)
+
+
 @pytest.mark.parametrize("command", ["%1XXXX ?", "%1powr ?", "%1PWR1 ?", "%9CLSS ?"])
 def test_an_undefined_command_gets_err1(projector, client, command):
     talk = client(projector()).greeted()
@@ -330,3 +336,10 @@ def test_a_technician_starts_it_from_the_command_line():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_an_idle_connection_is_dropped_as_the_specification_says(projector, client):
+    talk = client(projector(idle_seconds=0.2)).greeted()
+    started = time.monotonic()
+    assert talk.socket.recv(100) == b""
+    assert time.monotonic() - started >= 0.15

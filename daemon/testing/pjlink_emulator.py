@@ -28,7 +28,9 @@ LONGEST_LINE = 32 + 136
 # The specification's idle limit: a projector drops a connection that sends nothing for 30 seconds.
 IDLE_SECONDS = 30.0
 COMMAND = re.compile(rb"%(?P<klass>[0-9])(?P<body>[A-Za-z0-9]{4})(?P<rest>.*)", re.DOTALL)
-INPUT_CODE = re.compile(r"[1-6][1-9A-Z]")
+# Input codes: a type (1 RGB, 2 video, 3 digital, 4 storage, 5 network; class 2 adds 6 internal) and a
+# number (1–9; class 2 adds A–Z).
+INPUT_CODES = {1: re.compile(r"[1-5][1-9]"), 2: re.compile(r"[1-6][1-9A-Z]")}
 
 
 class PowerState(StrEnum):
@@ -157,8 +159,8 @@ class PjlinkEmulator:
     ) -> None:
         if klass not in (1, 2):
             raise ValueError(f"PJLink class is 1 or 2, not {klass}")
-        if not inputs or any(not INPUT_CODE.fullmatch(code) for code in inputs):
-            raise ValueError(f"inputs are two characters each, type 1–6 then 1–9 or A–Z: {list(inputs)}")
+        if not inputs or any(not INPUT_CODES[klass].fullmatch(code) for code in inputs):
+            raise ValueError(f"no inputs, or one a class {klass} projector cannot have: {list(inputs)}")
         self.host, self.port = host, port
         self.password = password
         self.klass = klass
@@ -247,6 +249,11 @@ class PjlinkEmulator:
         with self._lock:
             self._errors[Part(part)] = ErrorLevel(level)
 
+    @property
+    def silent(self) -> bool:
+        with self._lock:
+            return self._silent
+
     def set_silent(self, silent: bool) -> None:
         """Stop (or resume) answering, on open connections as on new ones."""
         with self._lock:
@@ -280,22 +287,18 @@ class PjlinkEmulator:
         klass, body = int(match["klass"]), match["body"].decode("ascii")
         rest = match["rest"].decode("utf-8", errors="replace")
         with self._lock:
-            if not FIRST_CLASS.get(body, 3) <= klass <= self.klass:
+            first_class = FIRST_CLASS.get(body)
+            if first_class is None or not first_class <= klass <= self.klass:
                 value = str(Failure.UNDEFINED_COMMAND)
             elif not rest.startswith(" "):
                 value = str(Failure.OUT_OF_PARAMETER)
             else:
-                value = self._execute(body, rest[1:])
+                value = str(self._execute(body, rest[1:]))
             command = ReceivedCommand(time.monotonic(), peer, klass, body, rest[1:], value)
             self._received.append(command)
         if self.on_command is not None:
             self.on_command(command)
         return f"%{klass}{body}={value}\r".encode()
-
-    @property
-    def silent(self) -> bool:
-        with self._lock:
-            return self._silent
 
     # Commands (with the lock held)
 
