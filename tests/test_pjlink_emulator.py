@@ -175,7 +175,7 @@ def test_lamp_reports_hours_and_whether_it_is_lit_and_counts_while_lit(projector
     time.sleep(0.2)
     hours, lit = talk.send("%1LAMP ?").removeprefix("%1LAMP=").split()
     assert lit == "1"
-    assert 1234 + 1 <= int(hours) <= 1234 + 10
+    assert 1234 + 1 <= int(hours) <= 1234 + 100, "about two hours in 0.2 s, more on a loaded machine"
     talk.send("%1POWR 0")
     off_hours = emulator.lamp_hours
     time.sleep(0.2)
@@ -309,7 +309,9 @@ def test_garbage_never_breaks_it_and_a_fresh_connection_still_answers(projector,
                 rude.shutdown(socket.SHUT_WR)
                 while rude.recv(4096):
                     pass
-            except (ConnectionResetError, BrokenPipeError):  # it hung up on an over-long line: allowed
+            except TimeoutError:  # neither an answer nor a hang-up: it hangs
+                raise
+            except OSError:  # it hung up on an over-long line (reset, broken pipe, not connected): allowed
                 pass
         fresh = RawClient(emulator.address)
         greeting = fresh.read_line()
