@@ -12,6 +12,7 @@ uniform float smear;
 uniform float feedback;
 uniform float noise;
 uniform float zoom;
+uniform float digits[10];    // each digit's share 0–1 of the latest class histogram
 
 in vec2 uv;
 out vec4 colour;
@@ -32,6 +33,20 @@ float grid(vec2 p) {
     return mix(ink.r, ink.g, smear);
 }
 
+// The digits the classifier sees, as ten columns in the margins beside the grid (0–4 left, 5–9
+// right), each as tall as twice its digit's share: a healthy run shows many short ones, a collapsed
+// run one or two tall ones that jump as its shapes hop, underfit and random next to nothing.
+float digit_columns(vec2 p) {
+    float aspect = resolution.x / resolution.y;
+    float margin = 0.5 * aspect / zoom - 0.5;  // each margin's width, in grid heights
+    float x = (p.x - 0.5) * aspect / zoom + 0.5;
+    if (margin <= 0.0 || (x >= 0.0 && x <= 1.0)) return 0.0;
+    float slot = x < 0.0 ? (x + margin) / margin * 5.0 : (x - 1.0) / margin * 5.0;
+    int digit = clamp(int(slot) + (x < 0.0 ? 0 : 5), 0, 9);
+    float bar = step(0.35, fract(slot)) * step(fract(slot), 0.65);
+    return bar * step(p.y, min(1.0, digits[digit] * 2.0)) * 0.55;
+}
+
 void main() {
     vec2 p = uv;
     float tick = floor(time * 8.0);
@@ -43,6 +58,7 @@ void main() {
 
     float split = rgb_split * 0.02;
     vec3 c = vec3(grid(p + vec2(split, 0.0)), grid(p), grid(p - vec2(split, 0.0)));
+    c = max(c, vec3(digit_columns(p)));
     float lines = mod(gl_FragCoord.y, 4.0) < 2.0 ? 1.0 : 0.25;  // two bright rows, two dark
     c *= mix(1.0, lines, scanlines);
     if (noise > 0.0) c = mix(c, vec3(hash(gl_FragCoord.xy + fract(time) * 613.0)), noise * 0.6);

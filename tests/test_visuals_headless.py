@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -13,10 +14,12 @@ from structlog.testing import capture_logs
 
 from daemon.config.loader import SHIPPED_SHADERS
 from daemon.config.schema import Video
+from daemon.messages import StreamFrame
+from daemon.metrics import VECTOR_STREAMS
 from daemon.recording.reader import Recording
 from daemon.targets import VISUAL_PARAMETERS
 from daemon.testing import feed
-from daemon.visuals.director import VisualDirector
+from daemon.visuals.director import DIGIT_SMOOTHING_SECONDS, VisualDirector
 from daemon.visuals.headless import HeadlessCanvas
 from daemon.visuals.shaders import ShaderLibrary
 
@@ -70,7 +73,9 @@ def test_every_shipped_scene_compiles_and_draws(canvas, short_runs):
 def test_the_sample_grid_visibly_appears(canvas, short_runs):
     frames = recorded(short_runs, "healthy")
     grid = next(f.grid for f in reversed(frames) if f.grid is not None)
-    image = canvas.draw("samples", director_with(frames, **CALM)).mean(axis=2)
+    director = director_with(frames, **CALM)
+    director.digits[:] = 0.0  # the digit columns beside the grid: their own test below
+    image = canvas.draw("samples", director).mean(axis=2)
     # The grid is a square as tall as the screen, centred: compare it with the source, resized.
     left = (WIDTH - HEIGHT) // 2
     shown = image[:, left : left + HEIGHT]
@@ -210,3 +215,71 @@ def test_the_test_patterns_label_fits_above_the_bars_at_1080p():
     # And the label is there, whole: its white text lies between the top and the bars.
     text_rows = np.flatnonzero((image[:, 600:1320] == 255).all(axis=2).any(axis=1))
     assert text_rows.size and text_rows.min() > 30 and text_rows.max() < 590, (text_rows.min(), text_rows.max())
+
+
+def histogram_frame(run_id: str, shares) -> StreamFrame:
+    return StreamFrame(run_id, "healthy", 1, 10, 0.0, 0.0, {}, tuple(float(v) for v in shares))
+
+
+def digit_column_heights(image: np.ndarray) -> list[float]:
+    """The lit fraction of each digit's column in the samples scene's margins (0–4 left, 5–9 right)."""
+    grey = image.mean(axis=2)
+    margin = (WIDTH - HEIGHT) // 2
+    heights = []
+    for digit in range(10):
+        side = 0 if digit < 5 else WIDTH - margin
+        centre = side + int((digit % 5 + 0.5) * margin / 5)
+        heights.append(float((grey[:, centre] > 40).mean()))
+    return heights
+
+
+@pytest.fixture
+def fresh_canvas():
+    """A canvas of its own: nothing of the grids earlier tests uploaded."""
+    canvas = HeadlessCanvas(SHIPPED_SHADERS, WIDTH, HEIGHT)
+    yield canvas
+    canvas.release()
+
+
+@pytest.mark.parametrize("shape", ["collapsed", "healthy", "none"])
+def test_the_samples_scene_shows_the_digits_beside_the_grid(fresh_canvas, shape):
+    draw = np.random.default_rng(3)
+    if shape == "collapsed":
+        shares = np.zeros(10)
+        shares[[2, 7]] = [0.3, 0.7]
+    elif shape == "healthy":
+        shares = draw.dirichlet(np.full(10, 20.0))
+    else:
+        shares = np.zeros(10)
+    director = director_with(**CALM)
+    director.on_frame(histogram_frame("run-a", shares))
+    director.tick(30.0)  # long past the smoothing
+    director.values.update(CALM)  # tick() let the values follow their (absent) mappings again
+    assert director.uniforms("samples")["digits"] == pytest.approx(tuple(shares), abs=1e-6)
+    heights = digit_column_heights(fresh_canvas.draw("samples", director))
+    assert heights == pytest.approx(np.minimum(1.0, 2 * shares), abs=0.03), (shares, heights)
+
+
+def test_the_digits_glide_to_each_histogram_and_a_new_run_starts_from_none():
+    director = director_with()
+    one = np.eye(10)[4]
+    director.on_frame(histogram_frame("run-a", one))
+    director.tick(DIGIT_SMOOTHING_SECONDS)
+    assert director.digits[4] == pytest.approx(1 - np.exp(-1), abs=0.02)  # one time constant
+    director.tick(20.0)
+    director.on_frame(histogram_frame("run-b", ()))  # the next run, before its classifier ran
+    director.tick(20.0)
+    assert director.digits.max() < 1e-3
+
+
+def test_the_data_scene_has_ten_lanes_of_digit_shares():
+    director = director_with()
+    shares = np.linspace(0.0, 0.18, 10)
+    frame = histogram_frame("run-a", shares)
+    streams = dict(zip(VECTOR_STREAMS["class_histogram"], shares, strict=True))
+    for value in (0.0, 0.5):  # another stream moves: it is stretched to its range, the shares are not
+        director.on_frame(dataclasses.replace(frame, streams={**streams, "pixel_entropy": value}))
+    lanes = director.inputs.lanes
+    rows = [director.inputs.names.index(name) for name in VECTOR_STREAMS["class_histogram"]]
+    assert lanes[rows, -2] == pytest.approx(shares)
+    assert lanes[director.inputs.names.index("pixel_entropy"), -2] == 1.0

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from daemon.config.schema import MappingEntry, Video
 from daemon.messages import PictureFrame, StreamFrame
 from daemon.senses import Sense
 from daemon.targets import VISUAL_PARAMETERS, uniforms_for
 from daemon.visuals.inputs import PictureInputs
+from daemon.visuals.scene import UniformValue
 
-__all__ = ["IDLE", "VisualDirector"]
+__all__ = ["DIGIT_SMOOTHING_SECONDS", "IDLE", "VisualDirector"]
 
 IDLE = {name: p.default for name, p in VISUAL_PARAMETERS.items()}
+# The `digits` uniform glides to each new class histogram with this time constant (the trainer
+# measures one every classifier_every_steps, a few seconds apart at the gallery's pace).
+DIGIT_SMOOTHING_SECONDS = 1.5
 
 
 class VisualDirector(Sense):
@@ -25,11 +31,16 @@ class VisualDirector(Sense):
         self.time = 0.0
         self.level, self.level_goal, self.level_rate = 0.0, 0.0, math.inf
         self.run_id: str | None = None
+        self.digits_goal = np.zeros(10)
+        self.digits = np.zeros(10)
 
     def on_frame(self, frame: StreamFrame) -> None:
         if frame.run_id != self.run_id:
             self.run_id = frame.run_id
             self.inputs.reset()
+            self.digits_goal = np.zeros(10)  # no digit is seen until the new run's classifier looks
+        if len(frame.class_histogram) == 10:
+            self.digits_goal = np.clip(np.array(frame.class_histogram, float), 0.0, 1.0)
         self.inputs.on_streams(frame.streams)
         super().on_frame(frame)
 
@@ -50,6 +61,7 @@ class VisualDirector(Sense):
         self.time += seconds
         self.values = self.follow(seconds)
         self.inputs.tick(seconds)
+        self.digits += (self.digits_goal - self.digits) * (1.0 - math.exp(-seconds / DIGIT_SMOOTHING_SECONDS))
         gap = self.level_goal - self.level
         step = math.inf if math.isinf(self.level_rate) else self.level_rate * seconds  # a fade over 0 s: at once
         self.level = self.level_goal if abs(gap) <= step else self.level + math.copysign(step, gap)
@@ -58,5 +70,6 @@ class VisualDirector(Sense):
     def brightness(self) -> float:
         return self.level * min(1.0, max(0.0, self.values["visual.master.brightness"]))
 
-    def uniforms(self, scene: str) -> dict[str, float]:
-        return uniforms_for(scene, self.values)
+    def uniforms(self, scene: str) -> dict[str, UniformValue]:
+        """The scene's own uniforms, and `digits`: each digit's share 0–1 of the latest class histogram."""
+        return {**uniforms_for(scene, self.values), "digits": tuple(float(v) for v in self.digits)}

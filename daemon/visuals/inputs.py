@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from daemon.metrics import stream_names
+from daemon.metrics import VECTOR_STREAMS, stream_names
 
 __all__ = ["PictureInputs", "with_smear"]
 
@@ -35,7 +35,8 @@ class PictureInputs:
 
     `grid` is (H, W, 2) uint8: the sample grid and its smear (with_smear); `insides` (H, W) uint8.
     `lanes` is float32 (streams, history_steps + 1): columns 0…history−1 hold each stream's values,
-    oldest first, normalised 0–1 by the range it has spanned this run; the last column holds the
+    oldest first, normalised 0–1 by the range it has spanned this run (the class histogram's ten
+    lanes hold each digit's share as it is); the last column holds the
     latest raw value (the numerals). Streams not measured yet read 0.
 
     `crossfade(seconds)` blends the pictures shown from the ones of that moment into whatever
@@ -44,6 +45,8 @@ class PictureInputs:
 
     def __init__(self, history_steps: int):
         self.names = stream_names()
+        # The class histogram's lanes show each digit's share as it is (0–1), not stretched to its range.
+        self.shares = np.array([name in VECTOR_STREAMS["class_histogram"] for name in self.names])
         self.history_steps = history_steps
         self.grid = self.insides = BLANK
         self.latest = {"samples": BLANK, "inside": BLANK}
@@ -99,6 +102,7 @@ class PictureInputs:
         self.high[known] = np.maximum(self.high[known], raw[known])
         span = np.where(self.high > self.low, self.high - self.low, 1.0)
         normalised = np.where(known, (raw - np.where(np.isfinite(self.low), self.low, 0.0)) / span, 0.0)
+        normalised[self.shares] = np.where(known[self.shares], raw[self.shares], 0.0)
         self.lanes[:, :-2] = self.lanes[:, 1:-1]
         self.lanes[:, -2] = np.clip(normalised, 0.0, 1.0)
         self.lanes[:, -1] = np.where(known, raw, 0.0)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import moderngl
 
 from daemon.visuals.shaders import ShaderLibrary
 
-__all__ = ["Presenter", "SceneRenderer"]
+__all__ = ["Presenter", "SceneRenderer", "UniformValue"]
+
+# A float uniform, or a float array uniform (`digits[10]`) as a tuple of its elements.
+UniformValue = float | tuple[float, ...]
 
 
-def _bind(program: moderngl.Program, textures: dict[str, moderngl.Texture], values: dict) -> None:
+def _bind(program: moderngl.Program, textures: dict[str, moderngl.Texture], values: Mapping) -> None:
     """Samplers by name onto texture units, then every uniform the program has."""
     unit = 0
     for name, texture in textures.items():
@@ -36,7 +41,7 @@ class SceneRenderer:
         self.current = 0
 
     def render(
-        self, textures: dict[str, moderngl.Texture], uniforms: dict[str, float], time: float
+        self, textures: dict[str, moderngl.Texture], uniforms: Mapping[str, UniformValue], time: float
     ) -> moderngl.Texture:
         previous, self.current = self.current, 1 - self.current
         program, vertex_array = self.library.program(self.scene)
