@@ -53,6 +53,11 @@ def test_slow_machine_is_never_held_and_its_overrun_is_projected():
     assert pacer.projected_seconds == pytest.approx(50.0)
 
 
+def last_step_share(law: PacingLaw, steps: int) -> float:
+    """The share of the duration a law gives the last of `steps` steps (the smallest, the law being concave)."""
+    return 1.0 - law(1 - 1 / steps)
+
+
 def generated_cases(count: int, seed: int = 13):
     """(duration_seconds, steps, exponent) over the schema's ranges, its edges included."""
     draw = random.Random(seed)
@@ -85,8 +90,8 @@ def test_the_first_step_is_held_a_bounded_time_however_many_steps():
     for _, steps, exponent in generated_cases(400):
         law = pacing_law("arc", exponent)
         # The law's slope at 0 is at most gamma·a^(gamma−1)/((1+a)^gamma − a^gamma) ≤ 1/a over 0.05 ≤ gamma ≤ 1.
-        assert law.slowest_step_share(steps) <= min(1.0, 100.0 / steps) + 1e-12
-        assert law.fastest_step_share(steps) > 0.0 or steps == 1
+        assert law(1 / steps) <= min(1.0, 100.0 / steps) + 1e-12
+        assert last_step_share(law, steps) > 0.0 or steps == 1
 
 
 def test_linear_ignores_the_exponent_and_an_exponent_of_one_is_linear():
@@ -118,7 +123,7 @@ def test_a_fast_machine_releases_every_step_at_the_laws_time_and_ends_on_time():
         steps = min(steps, 3000)
         law = pacing_law("arc", exponent)
         # A machine at least 20× as fast as the law's fastest step needs; its steps vary ±50 %.
-        fastest = duration * law.fastest_step_share(steps)
+        fastest = duration * last_step_share(law, steps)
         base = fastest / 20
         time = FakeTime()
         pacer = Pacer(duration, steps, time.clock, time.sleep, law)
@@ -139,7 +144,7 @@ def test_a_machine_too_slow_for_the_arcs_late_steps_still_ends_on_time():
         mean = duration / steps
         # Between 1.05× and 2× as fast as the preset's mean pace, slower than the arc's last steps need.
         base = mean / draw.uniform(1.05, 2.0)
-        if base < duration * law.fastest_step_share(steps):
+        if base < duration * last_step_share(law, steps):
             continue  # fast enough for every step: the test above
         time = FakeTime()
         pacer = Pacer(duration, steps, time.clock, time.sleep, law)
@@ -179,7 +184,7 @@ def test_a_real_run_paced_by_the_arc_follows_the_law_and_ends_on_time(loaded):
     flat_out = time.monotonic() - began
     duration = 3 * flat_out
     law = pacing_law(preset.pacing, preset.pacing_exponent)
-    assert duration * law.fastest_step_share(preset.steps) < flat_out / preset.steps  # the bend is exercised
+    assert duration * last_step_share(law, preset.steps) < flat_out / preset.steps  # the bend is exercised
     trainer = GanTrainer(spec, data, torch.device("cpu"), config.streams)
     pacer = Pacer(duration, preset.steps, law=law)
     starts, ends = [], []

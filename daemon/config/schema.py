@@ -163,6 +163,10 @@ class Osc(Section):
         return targets
 
 
+# How a preset spreads its steps over its duration (daemon/gan/pacing.py).
+PacingKind = Literal["linear", "arc"]
+
+
 class RunPreset(Section):
     """One training regime: the same knobs for every preset, so a new regime is a copied table."""
 
@@ -183,7 +187,7 @@ class RunPreset(Section):
     real_label: float = _float(1.0, 0.5, 1.0, "Label smoothing: target for real images.")
     output_blur_sigma_pixels: float = _float(0.0, 0.0, 10.0, "Fixed Gaussian blur on G's output.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="0 = a new seed every run.")
-    pacing: Literal["linear", "arc"] = Field(
+    pacing: PacingKind = Field(
         "linear", description="linear = steps evenly over the duration; arc = early steps slower, late ones faster."
     )
     pacing_exponent: float = _float(

@@ -6,11 +6,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
-__all__ = ["ARC_START_FRACTION", "Pacer", "PacingKind", "PacingLaw", "pacing_law"]
+from daemon.config.schema import PacingKind
 
-PacingKind = Literal["linear", "arc"]
+__all__ = ["ARC_START_FRACTION", "Pacer", "PacingLaw", "pacing_law"]
 
 # Below about this fraction of its steps the arc law runs at a steady pace: the first steps are held
 # for a bounded time (about 1.4 s for the shipped presets) instead of the unbounded hold of a pure power.
@@ -44,14 +43,6 @@ class PacingLaw:
             return x
         a, gamma = ARC_START_FRACTION, self.exponent
         return ((x + a) ** gamma - a**gamma) / ((1 + a) ** gamma - a**gamma)
-
-    def slowest_step_share(self, steps: int) -> float:
-        """The largest share of the duration any one of `steps` steps is given (the first one's)."""
-        return self(1 / steps)
-
-    def fastest_step_share(self, steps: int) -> float:
-        """The smallest share of the duration any one of `steps` steps is given (the last one's)."""
-        return 1.0 - self(1 - 1 / steps)
 
 
 def pacing_law(kind: PacingKind, exponent: float) -> PacingLaw:

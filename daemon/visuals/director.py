@@ -9,7 +9,7 @@ import numpy as np
 from daemon.config.schema import MappingEntry, Video
 from daemon.messages import PictureFrame, StreamFrame
 from daemon.senses import Sense
-from daemon.targets import VISUAL_PARAMETERS, uniforms_for
+from daemon.targets import DIGITS, VISUAL_PARAMETERS, uniforms_for
 from daemon.visuals.inputs import PictureInputs
 from daemon.visuals.scene import UniformValue
 
@@ -31,15 +31,15 @@ class VisualDirector(Sense):
         self.time = 0.0
         self.level, self.level_goal, self.level_rate = 0.0, 0.0, math.inf
         self.run_id: str | None = None
-        self.digits_goal = np.zeros(10)
-        self.digits = np.zeros(10)
+        self.digits_goal = np.zeros(DIGITS)
+        self.digits = np.zeros(DIGITS)
 
     def on_frame(self, frame: StreamFrame) -> None:
         if frame.run_id != self.run_id:
             self.run_id = frame.run_id
             self.inputs.reset()
-            self.digits_goal = np.zeros(10)  # no digit is seen until the new run's classifier looks
-        if len(frame.class_histogram) == 10:
+            self.digits_goal = np.zeros(DIGITS)  # no digit is seen until the new run's classifier looks
+        if len(frame.class_histogram) == DIGITS:
             self.digits_goal = np.clip(np.array(frame.class_histogram, float), 0.0, 1.0)
         self.inputs.on_streams(frame.streams)
         super().on_frame(frame)
