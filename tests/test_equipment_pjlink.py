@@ -32,23 +32,30 @@ from daemon.equipment.pjlink import (
 )
 from daemon.testing.pjlink_emulator import PjlinkEmulator
 
-Emulators = Callable[..., PjlinkEmulator]
+
+class Emulators:
+    """Started emulators on free ports of 127.0.0.1, all stopped (and checked for handler bugs) at the end."""
+
+    def __init__(self) -> None:
+        self.started: list[PjlinkEmulator] = []
+
+    def __call__(self, **options) -> PjlinkEmulator:
+        self.started.append(PjlinkEmulator(**{"port": 0, **options}))
+        self.started[-1].start()
+        return self.started[-1]
+
+    def stop_all(self) -> None:
+        for emulator in self.started:
+            emulator.stop()
+            assert emulator.handler_errors() == []
 
 
 @pytest.fixture
 def projector() -> Iterator[Emulators]:
-    """projector(**options) → a started emulator on a free port of 127.0.0.1; stopped after the test."""
-    started: list[PjlinkEmulator] = []
-
-    def start(**options) -> PjlinkEmulator:
-        started.append(PjlinkEmulator(port=0, **options))
-        started[-1].start()
-        return started[-1]
-
-    yield start
-    for emulator in started:
-        emulator.stop()
-        assert emulator.handler_errors() == []
+    """projector(**options) → a started emulator; stopped after the test."""
+    emulators = Emulators()
+    yield emulators
+    emulators.stop_all()
 
 
 def target_of(

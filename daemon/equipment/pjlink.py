@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -213,9 +214,17 @@ class PjlinkClient:
         if isinstance(error, aiopjlink.PJLinkERR4):
             return ProjectorFault(self.target, f"{command} answered ERR4 (projector failure: see its error flags)")
         if _is_unreachable(error):
-            detail = str(error) or f"no answer within {self.timeout_seconds:g} s"
-            return ProjectorUnreachable(self.target, f"{command}: unreachable ({detail})")
+            return ProjectorUnreachable(self.target, f"{command}: unreachable ({self._why_unreachable(error)})")
         return ProjectorProtocolError(self.target, f"{command}: an answer that is not PJLink ({error})")
+
+    def _why_unreachable(self, error: Exception) -> str:
+        # aiopjlink words a refused connection "os timeout - …": the errno says what really happened.
+        cause = error.__cause__ if isinstance(error, aiopjlink.PJLinkException) and error.__cause__ else error
+        if isinstance(cause, TimeoutError):
+            return f"no answer within {self.timeout_seconds:g} s"
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        return str(error) or type(error).__name__
 
 
 def _is_unreachable(error: Exception) -> bool:

@@ -150,6 +150,11 @@ class PowerKeeper:
             return {name: _status_of(seen, manual) for name, seen in self._seen.items()}
 
     @property
+    def running(self) -> bool:
+        """Whether the thread is alive (started and not closed)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def passes(self) -> int:
         """Passes completed since start."""
         with self._lock:
