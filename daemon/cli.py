@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     restart = command("restart-child", _control, "Restart one child now (trainer, sound or image), given up or not.")
     restart.add_argument("role", choices=["trainer", "sound", "image"])
 
+    volume = command(
+        "volume",
+        _control,
+        "Trim the running installation's loudness: DB over the whole output (or one speaker), kept across "
+        "restarts; 0 = as composed; no DB (or --show) prints the trims.",
+    )
+    volume.add_argument("db", nargs="?", type=float, default=None, help="the trim in dB, e.g. -6, +2 or 0")
+    volume.add_argument("--channel", type=int, default=None, metavar="N", help="trim speaker N only (1, 2, …)")
+    volume.add_argument("--show", action="store_true", help="print the trims and their range, change nothing")
+
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
 
@@ -270,6 +280,10 @@ def _control(args) -> int:
         body.update(preset=args.preset, minutes=args.minutes)
     if hasattr(args, "role"):  # restart-child's
         body.update(role=args.role)
+    if args.command_name == "volume":
+        if args.show and args.db is not None:
+            raise CommandFailed(EXIT_USAGE, "volume: give a trim in dB or --show, not both")
+        body.update(db=args.db, speaker=args.channel)
     try:  # checked here as the daemon checks it: a mistake is told without a round trip
         request = parse_request(json.dumps(body).encode())
     except RequestInvalid as exc:
@@ -287,12 +301,24 @@ def _control(args) -> int:
         print(f"twos-and-sevens: {reply.get('error')}", file=sys.stderr)
         return 1
     reply.pop("ok")
+    if args.command_name == "volume":
+        print(_shown_volume(reply["volume"]))
+        return 0
     print(
         json.dumps({"socket": str(socket), **reply}, indent=2, default=str)  # which daemon answered
         if isinstance(request, StatusRequest)
         else ", ".join(f"{k}: {v}" for k, v in reply.items())
     )
     return 0
+
+
+def _shown_volume(volume: dict) -> str:
+    """The trims as a technician reads them: `volume: -6 dB over all speakers; speaker 3 -2 dB (range …)`."""
+    low, high = volume["range_db"]
+    parts = [f"{volume['whole_db']:+g} dB over all speakers"] + [
+        f"speaker {n} {db:+g} dB" for n, db in volume["speakers_db"].items()
+    ]
+    return f"volume: {'; '.join(parts)} (allowed {low:+g} to {high:+g} dB)"
 
 
 def _schedule(args) -> int:

@@ -52,7 +52,9 @@ __all__ = [
     "Stop",
     "StopRun",
     "StreamFrame",
+    "Trim",
     "Unavailable",
+    "VolumeRequest",
     "decode",
     "encode",
     "json_data",
@@ -164,6 +166,13 @@ class Stop:
     fade_seconds: float
 
 
+@dataclass(frozen=True)
+class Trim:
+    """The technician's volume: one linear gain per speaker, glided to within a second (the sound only)."""
+
+    gains: tuple[float, ...]
+
+
 # The children → the supervisor.
 
 
@@ -235,6 +244,7 @@ Message = (
     | Idle
     | RunStarted
     | RunEnded
+    | Trim
 )
 # The wire's class byte is the place in this tuple: append new messages, never reorder (children and
 # supervisor always run the same code, so this is only about reading the code, not old peers).
@@ -256,6 +266,7 @@ MESSAGES: tuple[type, ...] = (
     Idle,
     RunStarted,
     RunEnded,
+    Trim,
 )
 _KIND = {kind: index for index, kind in enumerate(MESSAGES)}
 
@@ -437,8 +448,23 @@ class RestartChildRequest(_Request):
     role: Literal["trainer", "sound", "image"]
 
 
+class VolumeRequest(_Request):
+    """Trim the output by `db` (absolute, 0 = as composed), or one `speaker` (1-based); no `db`: just say the trims."""
+
+    command: Literal["volume"]
+    db: float | None = Field(default=None, ge=-200, le=200, allow_inf_nan=False)
+    speaker: int | None = Field(default=None, ge=1, le=1024)
+
+
 ControlRequest = (
-    StatusRequest | OverrideRequest | SkipRequest | PauseRequest | ResumeRequest | ReloadRequest | RestartChildRequest
+    StatusRequest
+    | OverrideRequest
+    | SkipRequest
+    | PauseRequest
+    | ResumeRequest
+    | ReloadRequest
+    | RestartChildRequest
+    | VolumeRequest
 )
 _BY_COMMAND: dict[str, type[_Request]] = {
     get_args(model.model_fields["command"].annotation)[0]: model  # each request's command is a Literal

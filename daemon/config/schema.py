@@ -220,6 +220,10 @@ class Audio(Section):
     idle_drift_seconds: float = _float(20.0, 0.0, 3600.0, "…then drift to the idle state over this long.")
     drone_recordings_path: str = Field("", description="Folder of WAV/AIFF drones; empty = organ only.")
     seed: int = Field(1, ge=0, le=2**31 - 1, description="Seed of the sound's randomness.")
+    trim_min_db: float = _float(-40.0, -80.0, 0.0, "The quietest `volume` may set, whole or per speaker.")
+    trim_max_db: float = _float(
+        6.0, 0.0, 24.0, "The loudest `volume` may set; max_gain_db and ceiling_dbfs still cap what plays."
+    )
 
 
 DIGIT_INTERVALS = [24.0, 26.0, 28.0, 31.0, 33.0, 36.0, 38.0, 40.0, 43.0, 45.0]  # a pentatonic stack, two octaves up

@@ -13,6 +13,7 @@ from daemon.logs import get_logger
 from daemon.messages import Crossfade, Fade, Message, Pause, Play, Resume, RunStatus, StopRun
 from daemon.recording.files import write_atomic
 from daemon.schedule.plan import Plan
+from daemon.sound.trim import Trims, check_trim
 
 __all__ = ["Programme", "Want"]
 
@@ -75,6 +76,7 @@ class Programme:
         state = self._load_state()
         self.override: dict | None = state.get("override")
         self.paused: bool = state.get("paused", False)
+        self.trims: Trims = Trims.from_json(state.get("volume"), config.audio)
         self.paused_at_closing = False  # the pause reached closing time: the next opening clears it
         self.open: bool | None = None  # as last logged; None before the first pass
 
@@ -82,6 +84,7 @@ class Programme:
         """A reloaded config: the plan is rebuilt; a run in progress that no longer fits ends at the next pass."""
         self.config = loaded.config
         self.plan = Plan(loaded.config.cycle, loaded.config.hours, loaded.config.runs)
+        self.trims = Trims.from_json(self.trims.to_json(), loaded.config.audio)  # a narrower range drops those beyond
         if self.override is not None and not self._override_fits(self.override):
             self.log.warning("override_dropped", preset=self.override.get("preset"), why="its preset is gone")
             self.override = None
@@ -373,6 +376,14 @@ class Programme:
             self.log.info("paused" if paused else "resumed", by=who)
         return {"paused": self.paused}
 
+    def set_trim(self, db: float, speaker: int | None, who: str) -> Trims:
+        """The technician's volume, whole or one speaker, kept across restarts (ValueError outside the range)."""
+        check_trim(db, speaker, self.config.audio)
+        self.trims = self.trims.set(db, speaker)
+        self._save_state()
+        self.log.info("volume_set", db=db, speaker=speaker or "all", by=who, trims=self.trims.to_json())
+        return self.trims
+
     def _instant(self, text: str) -> datetime:
         """A time kept in the state file (an older file's may lack its offset: the gallery's clock then)."""
         return self.plan.instant(datetime.fromisoformat(text))
@@ -389,7 +400,7 @@ class Programme:
         if override is not None and not self._override_fits(override):
             self.log.warning("override_dropped", override=repr(override)[:200], why="damaged or of an unknown preset")
             state["override"] = None
-        return {"override": state.get("override"), "paused": state.get("paused") is True}
+        return {"override": state.get("override"), "paused": state.get("paused") is True, "volume": state.get("volume")}
 
     def _override_fits(self, override: object) -> bool:
         """A kept override the programme can act on: its preset is one of [runs], its times are readable."""
@@ -404,4 +415,5 @@ class Programme:
 
     def _save_state(self) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.state_path, json.dumps({"override": self.override, "paused": self.paused}).encode())
+        kept = {"override": self.override, "paused": self.paused, "volume": self.trims.to_json()}
+        write_atomic(self.state_path, json.dumps(kept).encode())

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from daemon.config.schema import MappingEntry
 from daemon.mapping import Mapper
-from daemon.messages import Crossfade, Fade, Message, PictureFrame, Rejoin, Stop, StreamFrame
+from daemon.messages import Crossfade, Fade, Message, PictureFrame, Rejoin, Stop, StreamFrame, Trim
 
 __all__ = ["Sense", "deliver"]
 
@@ -50,6 +50,9 @@ class Sense(ABC):
         """Started in the middle of the programme: come up (or stay dark) quickly."""
         self.fade(level, seconds)
 
+    def trim(self, gains: tuple[float, ...]) -> None:  # noqa: B027  # only the sound has speakers to trim
+        """The technician's volume, a gain per speaker: ignored unless the sense plays sound."""
+
     def stop(self, fade_seconds: float) -> None:
         """The process ends after this: fade out."""
         self.fade(0.0, fade_seconds)
@@ -82,5 +85,7 @@ def deliver(sense: Sense, message: Message) -> None:
             sense.crossfade(seconds)
         case Stop(fade_seconds=seconds):
             sense.stop(seconds)
+        case Trim(gains=gains):
+            sense.trim(gains)
         case _:
             raise TypeError(f"a {type(message).__name__} is not a message for a sense")

@@ -37,5 +37,8 @@ class Conductor(Sense):
     def fade(self, level: float, seconds: float) -> None:
         self.engine.fade_to(level, seconds)
 
+    def trim(self, gains: tuple[float, ...]) -> None:
+        self.engine.trim(gains)
+
     def tick(self, seconds: float) -> None:
         self.engine.set(self.follow(seconds))

@@ -101,6 +101,9 @@ class SoundEngine:
     def fade_to(self, level: float, seconds: float) -> None:
         self.master.fade_to(level, seconds)
 
+    def trim(self, gains: tuple[float, ...]) -> None:
+        self.master.set_trim(gains)
+
     @staticmethod
     def _material(audio: Audio, sample_rate_hz: int, base_dir: Path):
         """(table, from a recording?): the artist's drone when one is configured and readable, else the organ's tone."""

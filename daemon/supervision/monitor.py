@@ -153,6 +153,16 @@ def _programme(status: dict) -> list:
                 "twos_and_sevens_open", "1 while the schedule says the gallery is open", value=float(is_open)
             )
         )
+    volume = status.get("volume") or {}
+    trim = GaugeMetricFamily(
+        "twos_and_sevens_volume_trim_db",
+        "The technician's volume trim in dB (speaker all: the whole output)",
+        labels=["speaker"],
+    )
+    trim.add_metric(["all"], float(volume.get("whole_db", 0.0)))
+    for speaker, db in volume.get("speakers_db", {}).items():
+        trim.add_metric([speaker], float(db))
+    found.append(trim)
     run = GaugeMetricFamily("twos_and_sevens_run_info", "1 for the run that plays now", labels=["run_id", "preset"])
     if status["run"].get("run_id"):
         run.add_metric([status["run"]["run_id"], status["run"].get("preset", "")], 1.0)

@@ -38,6 +38,7 @@ from daemon.messages import (
     Stop,
     StopRun,
     StreamFrame,
+    Trim,
     Unavailable,
     json_data,
 )
@@ -285,7 +286,7 @@ def _sense_messages(link: Link, stop: threading.Event, inbox: Callable[[Message]
             case StreamFrame():
                 delay.arrived(message)
                 inbox(message)
-            case PictureFrame() | Fade() | Rejoin() | Crossfade():
+            case PictureFrame() | Fade() | Rejoin() | Crossfade() | Trim():
                 inbox(message)
             case Stop(fade_seconds=seconds):
                 inbox(message)

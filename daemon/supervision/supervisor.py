@@ -37,7 +37,9 @@ from daemon.messages import (
     StatusRequest,
     Stop,
     StreamFrame,
+    Trim,
     Unavailable,
+    VolumeRequest,
     decode,
     encode,
     kind_of,
@@ -231,7 +233,22 @@ class Supervisor:
                 return self.reload(who)
             case RestartChildRequest(role=role):
                 return self.restart_child(role, who)
+            case VolumeRequest(db=db, speaker=speaker):
+                if db is not None:
+                    self.programme.set_trim(db, speaker, who)
+                    self._send_trim()
+                return {"volume": self._volume()}
         raise ValueError(f"no such request: {request!r}")
+
+    def _send_trim(self) -> None:
+        sound = self.children.get("sound")
+        if sound is not None and sound.state == ChildState.PLAYING:
+            sound.send(Trim(self.programme.trims.gains(self.loaded.config.audio.channels)))
+
+    def _volume(self) -> dict:
+        """The technician's trims and the range they may take, for `volume --show`, /status and /metrics."""
+        audio = self.loaded.config.audio
+        return self.programme.trims.to_json() | {"range_db": [audio.trim_min_db, audio.trim_max_db]}
 
     def _start_monitor(self) -> Monitor | None:
         settings = self.loaded.config.http
@@ -342,6 +359,7 @@ class Supervisor:
             },
             "paused": self.programme.paused,
             "override": self.programme.override,
+            "volume": self._volume(),
             "healthy": not problems and not self.stopping,
             "problems": problems + (["stopping"] if self.stopping else []),
             "uptime_seconds": round(time.monotonic() - self.started, 1),
@@ -413,6 +431,8 @@ class Supervisor:
                 self.log.info(f"{child.role}_ready", pid=child.pid, **details)
                 if child.role in SENSES:  # a (re)started sense joins at the programme's level: lit, or dark
                     child.send(Rejoin(1.0 if self.programme.lit else 0.0, REJOIN_FADE_SECONDS))
+                if child.role == "sound":
+                    self._send_trim()
             case Quit(reason=reason):
                 self.log.info("quit_asked", by=child.role, why=reason)
                 self.quit_asked.set()
