@@ -170,6 +170,7 @@ def test_a_wrong_or_missing_password_names_the_projector_and_the_fix(projector, 
     assert PASSWORD_FIX in message and "pjlink_password_file" in PASSWORD_FIX
     right = PjlinkClient(target_of(emulator, password="right"), timeout_seconds=2.0)
     assert asyncio.run(right.pjlink_class()) == 2
+    assert "right" not in repr(right.target), "a password stays out of reprs (and so out of logs)"
 
 
 def test_a_closed_port_is_unreachable_at_once():

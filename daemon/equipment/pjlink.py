@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
@@ -85,7 +85,7 @@ class PjlinkTarget:
     name: str
     host: str
     port: int = DEFAULT_PORT
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # kept out of reprs, so out of logs and tracebacks
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,8 @@ class PjlinkClient:
     """PJLink commands to one projector, each bounded by `timeout_seconds` from connect to reply.
 
     Every method raises a ProjectorError subclass and nothing else for whatever the projector does.
+    Commands go as class 1 (`%1`) even to a class 2 projector: it answers them, and power, input,
+    lamp and error flags need nothing class 2 adds.
     """
 
     def __init__(self, target: PjlinkTarget, timeout_seconds: float = 5.0) -> None:
