@@ -561,10 +561,15 @@ def _devices(args) -> int:
 def _speaker_test(args) -> int:
     from daemon.sound.devices import find_output_device
     from daemon.sound.speaker_test import jack_speaker_test, speaker_test
+    from daemon.sound.trim import kept_trims
 
     loaded = _load(args)
     audio = loaded.config.audio
     channels = args.channels or audio.channels
+    trims = kept_trims(loaded.state_path, audio)
+    gains = trims.gains(channels)
+    if trims != type(trims)():
+        print(f"with the volume trims kept by the daemon: {trims.to_json()}", flush=True)
 
     def announce(channel: int) -> None:
         print(f"channel {channel} of {channels} playing", flush=True)
@@ -572,11 +577,11 @@ def _speaker_test(args) -> int:
     stop = _stop_on_signals()
     if audio.route == "jack":  # the route the installation plays through, wired as it wires it
         print(f'route "jack": [audio] device = "{audio.device}"', flush=True)
-        ports = jack_speaker_test(audio.device, channels, args.seconds_per_channel, args.rounds, announce, stop)
+        ports = jack_speaker_test(audio.device, channels, args.seconds_per_channel, args.rounds, announce, stop, gains)
         print(f"played on {', '.join(ports)}")
         return 0
     device = find_output_device(audio.device, channels)
-    speaker_test(device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce, stop)
+    speaker_test(device, channels, audio.sample_rate_hz, args.seconds_per_channel, args.rounds, announce, stop, gains)
     return 0
 
 

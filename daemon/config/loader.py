@@ -107,6 +107,11 @@ class LoadedConfig:
         return self.path(self.config.data.history_path)
 
     @property
+    def state_path(self) -> Path:
+        """The programme's kept state (override, pause, volume trims), beside the run history."""
+        return self.history_path.with_name("state.json")
+
+    @property
     def shaders_path(self) -> Path:
         return shaders_folder(self.config.video.shaders_path, self.base_dir)
 

@@ -26,15 +26,27 @@ def pink_noise(frames: int, rng: np.random.Generator) -> np.ndarray:
 
 
 class Bursts:
-    """The bursts laid end to end, channel 1, 2, … `rounds` times: fill() writes the next block of them."""
+    """The bursts laid end to end, channel 1, 2, … `rounds` times: fill() writes the next block of them.
 
-    def __init__(self, channels: int, sample_rate_hz: int, seconds_per_channel: float, rounds: int):
+    `gains` (one per channel, 1.0 where missing) are the technician's volume trims: the test sounds as the
+    installation will.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        sample_rate_hz: int,
+        seconds_per_channel: float,
+        rounds: int,
+        gains: tuple[float, ...] = (),
+    ):
         burst = pink_noise(int(seconds_per_channel * sample_rate_hz), np.random.default_rng(0))
         fade = min(sample_rate_hz // 20, burst.size // 4)  # 50 ms ramps: no click at either end
         ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
         burst[:fade] *= ramp
         burst[-fade:] *= ramp[::-1]
         self.burst = burst * db_to_gain(LEVEL_DBFS)
+        self.gains = np.array([*gains[:channels], *[1.0] * (channels - len(gains[:channels]))], np.float32)
         self.channels, self.slot = channels, burst.size
         self.total = self.slot * channels * rounds
         self.position = 0
@@ -47,7 +59,8 @@ class Bursts:
         while offset < frames and self.position < self.total:  # at most two bursts meet in one block
             channel, within = divmod(self.position, self.slot)
             run = min(frames - offset, self.slot - within)
-            block[offset : offset + run, channel % self.channels] = self.burst[within : within + run]
+            speaker = channel % self.channels
+            block[offset : offset + run, speaker] = self.burst[within : within + run] * self.gains[speaker]
             self.position += run
             offset += run
         if self.position >= self.total:
@@ -71,11 +84,12 @@ def speaker_test(
     rounds: int,
     announce,
     stop: threading.Event,
+    gains: tuple[float, ...] = (),
 ) -> None:
     """Play a burst on channel 1, then 2, … `rounds` times on a PortAudio device; `announce(channel)` as each starts."""
     import sounddevice
 
-    bursts = Bursts(channels, sample_rate_hz, seconds_per_channel, rounds)
+    bursts = Bursts(channels, sample_rate_hz, seconds_per_channel, rounds, gains)
 
     def callback(outdata, frames, time_info, status) -> None:
         # Blocking writes through PortAudio's JACK host API garble the samples: use a callback.
@@ -88,7 +102,13 @@ def speaker_test(
 
 
 def jack_speaker_test(
-    spec: str, channels: int, seconds_per_channel: float, rounds: int, announce, stop: threading.Event
+    spec: str,
+    channels: int,
+    seconds_per_channel: float,
+    rounds: int,
+    announce,
+    stop: threading.Event,
+    gains: tuple[float, ...] = (),
 ) -> list[str]:
     """The same bursts through JACK, as `[audio] route = "jack"` plays: our own client's outputs wired to the
     playback ports `spec` names (a port-name prefix, "" = the physical ones), at the server's rate.
@@ -99,7 +119,7 @@ def jack_speaker_test(
     client = patchbay.client
     try:
         destinations = find_jack_ports(spec, channels, client)
-        bursts = Bursts(channels, client.samplerate, seconds_per_channel, rounds)
+        bursts = Bursts(channels, client.samplerate, seconds_per_channel, rounds, gains)
         outputs = [cast("jack.OwnPort", client.outports.register(f"out_{k + 1}")) for k in range(channels)]
         block = np.zeros((client.blocksize, channels), np.float32)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from daemon.config.schema import Audio
 
-__all__ = ["Trims", "check_trim"]
+__all__ = ["Trims", "check_trim", "kept_trims"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,12 @@ def check_trim(db: float, speaker: int | None, audio: Audio) -> None:
         )
     if speaker is not None and not 1 <= speaker <= audio.channels:
         raise ValueError(f"no speaker {speaker}: the installation has speakers 1 to {audio.channels} (channels)")
+
+
+def kept_trims(state_path: Path, audio: Audio) -> Trims:
+    """The trims the daemon keeps in its state file (none when it is missing or unreadable): speaker-test plays them."""
+    try:
+        kept = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return Trims()
+    return Trims.from_json(kept.get("volume") if isinstance(kept, dict) else None, audio)

@@ -106,7 +106,7 @@ class Supervisor:
             loaded,
             self.children["trainer"].send,
             self._to_senses,
-            loaded.history_path.with_name("state.json"),
+            loaded.state_path,
             runs,
             ignore_hours=preview,
         )
