@@ -112,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     volume.add_argument("--channel", type=int, default=None, metavar="N", help="trim speaker N only (1, 2, …)")
     volume.add_argument("--show", action="store_true", help="print the trims and their range, change nothing")
 
+    projectors = command(
+        "projectors",
+        _control,
+        "The projectors' power over PJLink: on or off by hand through the running daemon (held until the next "
+        "opening or closing), or status: each one's power, lamp hours and error flags.",
+    )
+    projectors.add_argument("power", nargs="?", choices=["on", "off", "status"], default="status")
+
     check = command("check-config", _check_config, "Check installation.toml; print every mistake.")
     check.add_argument("path", nargs="?", type=Path, default=None)
 
@@ -280,6 +288,8 @@ def _control(args) -> int:
         body.update(preset=args.preset, minutes=args.minutes)
     if hasattr(args, "role"):  # restart-child's
         body.update(role=args.role)
+    if args.command_name == "projectors":
+        body.update(power=None if args.power == "status" else args.power)
     if args.command_name == "volume":
         if args.show and args.db is not None:
             raise CommandFailed(EXIT_USAGE, "volume: give a trim in dB or --show, not both")
@@ -304,6 +314,9 @@ def _control(args) -> int:
     if args.command_name == "volume":
         print(_shown_volume(reply["volume"]))
         return 0
+    if args.command_name == "projectors":
+        print(_shown_projectors(reply))
+        return 0
     print(
         json.dumps({"socket": str(socket), **reply}, indent=2, default=str)  # which daemon answered
         if isinstance(request, StatusRequest)
@@ -319,6 +332,24 @@ def _shown_volume(volume: dict) -> str:
         f"speaker {n} {db:+g} dB" for n, db in volume["speakers_db"].items()
     ]
     return f"volume: {'; '.join(parts)} (allowed {low:+g} to {high:+g} dB)"
+
+
+def _shown_projectors(reply: dict) -> str:
+    """A line per projector: power (and what the hours want), lamp hours, flags not ok, any trouble."""
+    lines = []
+    if reply.get("asked"):
+        asked = reply["asked"]
+        lines.append(f"asked: {asked.get('to')} by {asked.get('by')}, held until the opening hours next change")
+    for name, seen in reply["projectors"].items():
+        flags = ", ".join(f"{part} {level}" for part, level in (seen.get("errors") or {}).items() if level != "ok")
+        parts = [
+            f"{name}: {seen.get('power') or 'unknown'} (wanted {seen.get('wanted') or 'unknown'})",
+            f"lamp {seen['lamp_hours']} h" if seen.get("lamp_hours") is not None else "",
+            f"flags: {flags}" if flags else "",
+            f"problem: {seen['problem']}" if seen.get("problem") else "",
+        ]
+        lines.append("; ".join(part for part in parts if part))
+    return "\n".join(lines)
 
 
 def _schedule(args) -> int:

@@ -36,6 +36,7 @@ __all__ = [
     "PauseRequest",
     "PictureFrame",
     "Play",
+    "ProjectorsRequest",
     "Quit",
     "Ready",
     "Rejoin",
@@ -456,6 +457,13 @@ class VolumeRequest(_Request):
     speaker: int | None = Field(default=None, ge=1, le=1024)
 
 
+class ProjectorsRequest(_Request):
+    """The projectors' power over PJLink: `power` on or off by hand (held until the hours next change), or just say."""
+
+    command: Literal["projectors"]
+    power: Literal["on", "off"] | None = None
+
+
 ControlRequest = (
     StatusRequest
     | OverrideRequest
@@ -465,6 +473,7 @@ ControlRequest = (
     | ReloadRequest
     | RestartChildRequest
     | VolumeRequest
+    | ProjectorsRequest
 )
 _BY_COMMAND: dict[str, type[_Request]] = {
     get_args(model.model_fields["command"].annotation)[0]: model  # each request's command is a Literal

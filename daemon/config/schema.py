@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -107,6 +108,14 @@ class Watch(Section):
     action: Literal["restart", "report"] = Field(
         "restart", description='"restart": restart the sense once, then report; "report": only log and /health.'
     )
+
+
+class Power(Section):
+    """The projectors' power over PJLink ([[video.projector]] pjlink), following the opening hours."""
+
+    lead_seconds: float = _float(300.0, 0.0, 7200.0, "Switch projectors on this long before opening (warm-up).")
+    check_seconds: float = _float(60.0, 2.0, 3600.0, "Compare each projector with the plan and correct it this often.")
+    timeout_seconds: float = _float(5.0, 0.2, 60.0, "A projector silent this long is unreachable (tried again later).")
 
 
 class Http(Section):
@@ -275,6 +284,9 @@ class Space(Section):
     digits: SpaceLayer = Field(default_factory=lambda: SpaceLayer(position=0.0, rotation_hz=0.02, spread=0.2))
 
 
+PJLINK_ADDRESS = re.compile(r"[A-Za-z0-9._-]+(:[0-9]{1,5})?")  # a host name or IPv4 address, and a port
+
+
 class Projector(Section):
     monitor: str = Field("0", min_length=1, description="Monitor: its index (0, 1, …) or part of its name.")
     scene: str = Field("samples", min_length=1, description="A scene: the name of a file in shaders/ without .frag.")
@@ -286,6 +298,28 @@ class Projector(Section):
     )
     rotation_degrees: Literal[0, 90, 180, 270] = Field(0, description="Clockwise rotation of the image.")
     fps: float = _float(30.0, 1.0, 240.0, "Frames per second, paced by the program.")
+    pjlink: str = Field(
+        "", description='The projector\'s PJLink address, "host" or "host:port" (4352); "" = its power is not ours.'
+    )
+    pjlink_password: str = Field("", max_length=32, description='Its PJLink password; "" = none, or see the file.')
+    pjlink_password_file: str = Field("", description="A file holding the PJLink password instead (kept out of here).")
+
+    @field_validator("pjlink")
+    @classmethod
+    def _pjlink_address(cls, address: str) -> str:
+        if address and not PJLINK_ADDRESS.fullmatch(address):
+            raise ValueError(
+                'pjlink must be "host" or "host:port" (port 1–65535), e.g. "192.168.1.50" or "beamer-1.local:4352"'
+            )
+        if address and ":" in address and not 1 <= int(address.rsplit(":", 1)[1]) <= 65535:
+            raise ValueError("pjlink's port must be 1–65535 (PJLink's own is 4352)")
+        return address
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Projector:
+        if self.pjlink_password and self.pjlink_password_file:
+            raise ValueError("give pjlink_password or pjlink_password_file, not both")
+        return self
 
     @field_validator("crop")
     @classmethod
@@ -590,6 +624,7 @@ class InstallationConfig(Section):
     logging: Logging = Field(default_factory=Logging)
     supervision: Supervision = Field(default_factory=Supervision)
     watch: Watch = Field(default_factory=Watch)
+    power: Power = Field(default_factory=Power)
     hours: Hours = Field(default_factory=Hours)
     http: Http = Field(default_factory=Http)
     control: Control = Field(default_factory=Control)

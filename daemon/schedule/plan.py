@@ -128,6 +128,17 @@ class Plan:
                     return start
         return None
 
+    def powered(self, now: datetime, lead_seconds: float) -> bool:
+        """Whether the equipment (projectors) should be on: within the hours, or `lead_seconds` before an opening.
+
+        A run's last fade ends at closing time, so closing is also when the equipment may go off.
+        """
+        now = self.instant(now)
+        if self.closing(now) is not None:
+            return True
+        opening = self.next_opening(now, days=2 + int(lead_seconds // 86_400))
+        return opening is not None and (opening - now).total_seconds() <= lead_seconds
+
     def upcoming(self, now: datetime, hours: float = 24.0) -> list[Slot]:
         """Every slot overlapping the next `hours`, the current one first."""
         now = self.instant(now)

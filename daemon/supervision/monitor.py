@@ -47,6 +47,7 @@ class _StatusCollector:
             "twos_and_sevens_healthy", "1 when /health answers 200", value=1.0 if status["healthy"] else 0.0
         )
         yield from _programme(status)
+        yield from _projector_power(status.get("projectors") or {})
         streams = GaugeMetricFamily("twos_and_sevens_stream", "The latest value of each data stream", labels=["stream"])
         for name, value in status["streams"].items():
             if value == value:  # NaN: not measured yet
@@ -168,6 +169,37 @@ def _programme(status: dict) -> list:
         run.add_metric([status["run"]["run_id"], status["run"].get("preset", "")], 1.0)
     found.append(run)
     return found
+
+
+ERROR_LEVELS = {"ok": 0.0, "warning": 1.0, "error": 2.0}
+
+
+def _projector_power(projectors: dict) -> list:
+    """What each projector with a PJLink address reports: power, reachable, lamp hours, error flags."""
+    on = GaugeMetricFamily(
+        "twos_and_sevens_projector_power_on", "1 while a projector is on or warming (PJLink)", labels=["projector"]
+    )
+    wanted = GaugeMetricFamily(
+        "twos_and_sevens_projector_power_wanted", "1 while the hours (or a technician) want it on", labels=["projector"]
+    )
+    reachable = GaugeMetricFamily(
+        "twos_and_sevens_projector_reachable", "1 when the projector answered PJLink", labels=["projector"]
+    )
+    lamp = GaugeMetricFamily("twos_and_sevens_projector_lamp_hours", "Lamp hours as reported", labels=["projector"])
+    faults = GaugeMetricFamily(
+        "twos_and_sevens_projector_fault", "Error flag: 0 ok, 1 warning, 2 error", labels=["projector", "part"]
+    )
+    for name, seen in projectors.items():
+        reachable.add_metric([name], 1.0 if seen.get("reachable") else 0.0)
+        if seen.get("power") is not None:
+            on.add_metric([name], 1.0 if seen["power"] in ("on", "warming") else 0.0)
+        if seen.get("wanted") is not None:
+            wanted.add_metric([name], 1.0 if seen["wanted"] == "on" else 0.0)
+        if isinstance(seen.get("lamp_hours"), int):
+            lamp.add_metric([name], float(seen["lamp_hours"]))
+        for part, level in (seen.get("errors") or {}).items():
+            faults.add_metric([name, part], ERROR_LEVELS.get(level, 2.0))
+    return [on, wanted, reachable, lamp, faults]
 
 
 def _recordings_disk(path: Path) -> list:

@@ -12,6 +12,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from daemon.config import LoadedConfig
+from daemon.equipment.power import PowerKeeper
+from daemon.equipment.targets import pjlink_targets
 from daemon.logs import RECENT_PROBLEMS, get_logger, rotate_log_file_if_due
 from daemon.messages import (
     BadMessage,
@@ -25,6 +27,7 @@ from daemon.messages import (
     OverrideRequest,
     PauseRequest,
     PictureFrame,
+    ProjectorsRequest,
     Quit,
     Ready,
     Rejoin,
@@ -127,8 +130,9 @@ class Supervisor:
         self.frames = 0
         self.started = time.monotonic()
         self.announced_ready = self.stopping = False
-        self.monitor: Monitor | None = None  # both started by run(), restarted by a reload that changes them
+        self.monitor: Monitor | None = None  # all three started by run(), restarted by a reload that changes them
         self.control: ControlServer | None = None
+        self.power: PowerKeeper | None = None
 
     def run(self, stop: threading.Event) -> int:
         now = time.monotonic()
@@ -137,6 +141,7 @@ class Supervisor:
         )
         self.monitor = self._start_monitor()
         self.control = self._start_control()
+        self.power = self._start_power()
         for child in self.children.values():
             child.start(now)
         watchdog = watchdog_interval_seconds()
@@ -171,6 +176,8 @@ class Supervisor:
             self.monitor.close()
         if self.control is not None:
             self.control.close()
+        if self.power is not None:
+            self.power.close()
         return 0
 
     def _log_programme_failure(self) -> None:
@@ -233,12 +240,40 @@ class Supervisor:
                 return self.reload(who)
             case RestartChildRequest(role=role):
                 return self.restart_child(role, who)
+            case ProjectorsRequest(power=power):
+                if self.power is None:
+                    raise ValueError(
+                        'no projector has a PJLink address: set pjlink = "host" in its [[video.projector]] table'
+                    )
+                done = self.power.command(power == "on", who) if power is not None else {}
+                return {"projectors": self.power.status(), **({"asked": done} if done else {})}
             case VolumeRequest(db=db, speaker=speaker):
                 if db is not None:
                     self.programme.set_trim(db, speaker, who)
                     self._send_trim()
                 return {"volume": self._volume()}
         raise ValueError(f"no such request: {request!r}")
+
+    def _start_power(self) -> PowerKeeper | None:
+        """The projectors' power keeper, when any projector has a PJLink address; it runs on its own thread."""
+        targets = pjlink_targets(self.loaded)
+        if not targets:
+            return None
+        power = self.loaded.config.power
+        keeper = PowerKeeper(
+            targets,
+            self._projectors_wanted_on,
+            interval_seconds=power.check_seconds,
+            timeout_seconds=power.timeout_seconds,
+        )
+        keeper.start()
+        self.log.info("projector_power_kept", projectors=[t.name for t in targets], lead_seconds=power.lead_seconds)
+        return keeper
+
+    def _projectors_wanted_on(self, now: datetime) -> bool:
+        """On within the hours and lead_seconds before an opening (always, when the hours are ignored)."""
+        programme = self.programme
+        return not programme.follows_hours or programme.plan.powered(now, self.loaded.config.power.lead_seconds)
 
     def _send_trim(self) -> None:
         sound = self.children.get("sound")
@@ -360,6 +395,7 @@ class Supervisor:
             "paused": self.programme.paused,
             "override": self.programme.override,
             "volume": self._volume(),
+            "projectors": self.power.status() if self.power is not None else {},
             "healthy": not problems and not self.stopping,
             "problems": problems + (["stopping"] if self.stopping else []),
             "uptime_seconds": round(time.monotonic() - self.started, 1),
@@ -490,6 +526,10 @@ class Supervisor:
             if self.control is not None:
                 self.control.close()
             self.control = self._start_control()
+        if {"power", "video"} & set(changed):  # new addresses, passwords or timing: a keeper on the new ones
+            if self.power is not None:
+                self.power.close()
+            self.power = self._start_power()
         if "osc" in changed:
             if self.osc is not None:
                 self.osc.close()
