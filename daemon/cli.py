@@ -651,6 +651,7 @@ def _show(args) -> int:
 def _projector_test(args) -> int:
     import queue
 
+    from daemon.equipment.targets import describe_power
     from daemon.visuals.director import VisualDirector
     from daemon.visuals.projectors import ProjectorWall, describe_monitors
 
@@ -658,6 +659,9 @@ def _projector_test(args) -> int:
     stop = _stop_on_signals()
     wall = ProjectorWall(loaded, VisualDirector([], loaded.config.video), test_pattern=True)
     print("monitors here:\n  " + ("\n  ".join(describe_monitors()) or "none"), flush=True)
+    power = describe_power(loaded, loaded.config.power.timeout_seconds)
+    if power:
+        print("projectors' power (PJLink):\n  " + "\n  ".join(power), flush=True)
     timer = threading.Timer(args.seconds, stop.set)
     timer.daemon = True
     timer.start()

@@ -1,12 +1,14 @@
-"""The projectors whose power the installation keeps, read from [[video.projector]] pjlink keys."""
+"""The projectors whose power the installation keeps ([[video.projector]] pjlink), and a one-off look at them."""
 
 from __future__ import annotations
 
+import asyncio
+
 from daemon.config import LoadedConfig
-from daemon.equipment.pjlink import DEFAULT_PORT, PjlinkTarget
+from daemon.equipment.pjlink import DEFAULT_PORT, PjlinkClient, PjlinkTarget, ProjectorError, ProjectorReading
 from daemon.logs import get_logger
 
-__all__ = ["pjlink_targets"]
+__all__ = ["describe_power", "pjlink_targets"]
 
 
 def pjlink_targets(loaded: LoadedConfig) -> list[PjlinkTarget]:
@@ -41,3 +43,32 @@ def _password(loaded: LoadedConfig, projector, name: str) -> str | None:
             fix="put the password in that file, readable by the daemon's user, or set pjlink_password",
         )
         return None
+
+
+def describe_power(loaded: LoadedConfig, timeout_seconds: float) -> list[str]:
+    """A line per projector with a PJLink address, as projector-test prints it: power, lamp, flags, or the trouble.
+
+    Every projector is read at once, each within `timeout_seconds`.
+    """
+    targets = pjlink_targets(loaded)
+    readings = asyncio.run(_read_all(targets, timeout_seconds)) if targets else []
+    lines = []
+    for target, reading in zip(targets, readings, strict=True):
+        where = f"{target.name}: PJLink {target.host}:{target.port}"
+        if isinstance(reading, ProjectorError):
+            lines.append(f"{where}: {reading}")
+            continue
+        flags = ", ".join(f"{part} {level}" for part, level in reading.errors.items() if level != "ok") or "flags ok"
+        lamp = f", lamp {reading.lamp_hours} h" if reading.lamp_hours is not None else ""
+        lines.append(f"{where}: {reading.power.value}{lamp}, {flags}")
+    return lines
+
+
+async def _read_all(targets: list[PjlinkTarget], timeout_seconds: float) -> list[ProjectorReading | ProjectorError]:
+    async def one(target: PjlinkTarget) -> ProjectorReading | ProjectorError:
+        try:
+            return await PjlinkClient(target, timeout_seconds).read()
+        except ProjectorError as problem:
+            return problem
+
+    return list(await asyncio.gather(*(one(target) for target in targets)))
