@@ -53,8 +53,9 @@ def render_recording(
     channels: int,
     progress: Callable[[int, int], None] | None = None,
     downmix: Path | None = None,
+    seconds: float | None = None,
 ) -> Path:
-    """Write the render as 24-bit WAV (to a temporary name, then renamed).
+    """Write the render as 24-bit WAV (to a temporary name, then renamed), `seconds` long (as `render_blocks`).
 
     24-bit PCM rather than float: libsndfile stamps float WAVs with the time of writing (PEAK
     chunk), and the same recording must give the same bytes. The ceiling keeps samples in range.
@@ -68,7 +69,7 @@ def render_recording(
     ]
     matrix = downmix_matrix(channels)
     try:
-        for done, total, samples in render_blocks(recording, loaded, channels):
+        for done, total, samples in render_blocks(recording, loaded, channels, seconds=seconds):
             files[0].write(samples)
             if downmix:
                 files[1].write(samples @ matrix)
