@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -194,6 +195,20 @@ def _parser() -> argparse.ArgumentParser:
         help="a scene to render (repeat for several side by side; default: every projector's)",
     )
     footage.add_argument("--seconds", type=float, default=None, help="only the first SECONDS")
+
+    festival = command(
+        "render",
+        _render,
+        "Render a recorded run for a festival, from one timeline: the speakers' WAV, its stereo downmix, "
+        "and an MP4 of the image carrying that stereo.",
+    )
+    _recording_arguments(festival)
+    festival.add_argument("--out", type=Path, required=True, help="folder for sound-<N>ch.wav, stereo.wav, footage.mp4")
+    festival.add_argument("--channels", type=int, default=None, help="speakers (default: [audio] channels)")
+    festival.add_argument("--scenes", default=None, metavar="A,B", help="scenes side by side (default: projectors')")
+    festival.add_argument("--width", type=int, default=1280, help="width of each scene in pixels")
+    festival.add_argument("--height", type=int, default=720, help="height in pixels")
+    festival.add_argument("--fps", type=float, default=30.0)
     return parser
 
 
@@ -669,10 +684,10 @@ def _projector_test(args) -> int:
     return 0
 
 
-def _render_video_problems(args, scenes: list[str], shaders: Path) -> list[str]:
+def _render_video_problems(args, scenes: list[str], shaders: Path, option: str = "--scene") -> list[str]:
     known = sorted(p.stem for p in shaders.glob("*.frag") if p.stem != "present")  # present: the final pass
     problems = [
-        f"--scene {scene}: no scene named '{scene}' in {shaders}."
+        f"{option} {scene}: no scene named '{scene}' in {shaders}."
         f"{configuration.errors.did_you_mean(scene, known)} Scenes there: {', '.join(known)}."
         for scene in scenes
         if scene not in known
@@ -690,16 +705,71 @@ def _render_video(args) -> int:
 
     loaded, recording = _load_recording(args)
     scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
-    problems = _render_video_problems(args, scenes, loaded.shaders_path)
-    if problems:  # each one named, with what would do: not one sentence covering every option
-        heading = f"render-video: {len(problems)} problems:"
-        raise CommandFailed(EXIT_CONFIG, problems[0] if len(problems) == 1 else "\n  ".join([heading, *problems]))
+    _refuse("render-video", _render_video_problems(args, scenes, loaded.shaders_path))
     with _progress_bar(f"rendering {recording.run_id}", "frame") as progress:
         out = render_video(
             recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress, args.seconds
         )
     print(f"wrote {out} ({' | '.join(scenes)}, {args.width * len(scenes)}×{args.height} at {args.fps:g} fps)")
     return 0
+
+
+def _refuse(command: str, problems: list[str]) -> None:
+    """Each problem named, with what would do: not one sentence covering every option."""
+    if problems:
+        heading = f"{command}: {len(problems)} problems:"
+        raise CommandFailed(EXIT_CONFIG, problems[0] if len(problems) == 1 else "\n  ".join([heading, *problems]))
+
+
+def _render_problems(args, channels: int, scenes: list[str], shaders: Path) -> list[str]:
+    problems = [] if 1 <= channels <= 32 else [f"--channels {channels}: give 1 to 32 speakers."]
+    if not scenes:
+        problems.append(f"--scenes {args.scenes!r}: name one scene or more, separated by commas.")
+    problems += _render_video_problems(args, scenes, shaders, option="--scenes")
+    nearest = next(path for path in (args.out, *args.out.parents) if path.exists())  # '.' or '/' at the least
+    if not nearest.is_dir():
+        problems.append(f"--out {args.out}: {nearest} is a file; give a folder (made if missing).")
+    return problems
+
+
+def _render(args) -> int:
+    from daemon.footage import STAGES, Footage, NothingToRender, render_footage
+
+    loaded, recording = _load_recording(args)
+    channels = loaded.config.audio.channels if args.channels is None else args.channels
+    projectors = ",".join(projector.scene for projector in loaded.config.video.projector)
+    scenes = [name.strip() for name in (projectors if args.scenes is None else args.scenes).split(",") if name.strip()]
+    _refuse("render", _render_problems(args, channels, scenes, loaded.shaders_path))
+    footage = Footage(args.out, channels)
+    try:
+        with _stage_bars(f"rendering {recording.run_id}", STAGES) as progress:
+            render_footage(recording, loaded, footage, scenes, args.width, args.height, args.fps, progress)
+    except NothingToRender as exc:
+        raise CommandFailed(EXIT_DATA, str(exc)) from None
+    except OSError as exc:  # a full disk, a folder not ours: said in one line, as the options are
+        raise CommandFailed(EXIT_DATA, f"--out {args.out}: could not write there: {exc}") from None
+    print(
+        f"wrote {footage.sound} ({channels} channels), {footage.stereo} and {footage.video} "
+        f"({' | '.join(scenes)}, {args.width * len(scenes)}×{args.height} at {args.fps:g} fps, stereo AAC)"
+    )
+    return 0
+
+
+@contextmanager
+def _stage_bars(description: str, units: dict[str, str]):
+    """`progress(stage, done, total)` shown as one `_progress_bar` per stage, each closed as the next begins."""
+    from contextlib import ExitStack
+
+    with ExitStack() as bars:
+        shown: dict[str, Callable[[int, int], None]] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in shown:
+                bars.close()
+                shown[stage] = bars.enter_context(_progress_bar(f"{description}: {stage}", units[stage]))
+            shown[stage](done, total)
+
+        yield progress
 
 
 if __name__ == "__main__":
