@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,8 +31,9 @@ AUDIO_BIT_RATE = 256_000  # stereo AAC at 256 kb/s: transparent for most listeni
 AUDIO_RATE_HZ = 48_000  # video's usual rate; AAC stops at 96 kHz, and [audio] sample_rate_hz may be 192 kHz
 WAV_BLOCK_FRAMES = 4096
 
-STAGES = {"sound": "block", "picture": "frame"}  # progress(stage, done, in all): each stage's unit
+STAGES = {"sound": "block", "picture": "frame", "mp4": "block"}  # progress(stage, done, in all): each one's unit
 Progress = Callable[[str, int, int], None]
+StageProgress = Callable[[int, int], None]  # (done, in all) within one stage
 
 
 class NothingToRender(ValueError):
@@ -83,20 +85,20 @@ def render_footage(
     seconds = footage_seconds(frames, config.audio.run_fade_out_seconds, config.video.fade_seconds)
     footage.folder.mkdir(parents=True, exist_ok=True)
 
-    def stage(name: str) -> Callable[[int, int], None] | None:
+    def stage(name: str) -> StageProgress | None:
         return partial(progress, name) if progress else None
 
     render_recording(recording, loaded, footage.sound, footage.channels, stage("sound"), footage.stereo, seconds)
     picture = footage.folder / (footage.video.stem + ".picture-only.mp4")
     try:
         render_video(recording, loaded, picture, scenes, width, height, fps, stage("picture"), seconds)
-        mux_stereo(picture, footage.stereo, footage.video)
+        mux_stereo(picture, footage.stereo, footage.video, stage("mp4"))
     finally:
         picture.unlink(missing_ok=True)
     return footage
 
 
-def mux_stereo(picture: Path, stereo: Path, out: Path) -> None:
+def mux_stereo(picture: Path, stereo: Path, out: Path, progress: StageProgress | None = None) -> None:
     """`picture`'s video copied as it is (no second encode) with `stereo` encoded beside it, into `out`.
 
     Packets go in by time, so a player streaming the file finds sound and picture close together;
@@ -110,7 +112,7 @@ def mux_stereo(picture: Path, stereo: Path, out: Path) -> None:
         video = target.add_stream_from_template(source.streams.video[0])
         audio = target.add_stream(AUDIO_CODEC, rate=AUDIO_RATE_HZ, layout="stereo")
         audio.bit_rate = AUDIO_BIT_RATE
-        for packet in heapq.merge(_copied(source, video), _encoded(stereo, audio), key=_dts_seconds):
+        for packet in heapq.merge(_copied(source, video), _encoded(stereo, audio, progress), key=_dts_seconds):
             target.mux(packet)
     partial_out.replace(out)
 
@@ -122,15 +124,17 @@ def _copied(source: av.container.InputContainer, stream: av.VideoStream) -> Iter
             yield packet
 
 
-def _encoded(wav_path: Path, stream: av.AudioStream) -> Iterator[av.Packet]:
+def _encoded(wav_path: Path, stream: av.AudioStream, progress: StageProgress | None) -> Iterator[av.Packet]:
     """The WAV as packets; the encoder converts rate and sample format and cuts its own frame sizes."""
     with soundfile.SoundFile(wav_path) as wav:
-        time_base, start = Fraction(1, wav.samplerate), 0
-        for block in wav.blocks(WAV_BLOCK_FRAMES, dtype="float32", always_2d=True):
+        time_base, blocks = Fraction(1, wav.samplerate), math.ceil(wav.frames / WAV_BLOCK_FRAMES)
+        blocks_read = wav.blocks(WAV_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        for done, block in enumerate(blocks_read, 1):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout="stereo")
-            frame.sample_rate, frame.pts, frame.time_base = wav.samplerate, start, time_base
-            start += len(block)
+            frame.sample_rate, frame.pts, frame.time_base = wav.samplerate, (done - 1) * WAV_BLOCK_FRAMES, time_base
             yield from stream.encode(frame)
+            if progress:
+                progress(done, blocks)
     yield from stream.encode(None)
 
 
