@@ -143,6 +143,15 @@ def test_the_three_files_last_as_long_as_each_other(rendered):
     print(f"\n{speakers.duration:.2f} s of footage in {wall:.2f} s: {speakers.duration / wall:.1f}× real time")
 
 
+def test_the_sound_is_what_render_audio_writes(installation, rendered, tmp_path):
+    (config, recording), (out, _) = installation, rendered
+    wav, stereo = tmp_path / "alone.wav", tmp_path / "alone-stereo.wav"
+    args = ["--config", str(config), "--channels", str(CHANNELS), "--out", str(wav), "--downmix", str(stereo)]
+    assert run_cli("render-audio", str(recording), *args).returncode == 0
+    assert wav.read_bytes() == (out / f"sound-{CHANNELS}ch.wav").read_bytes()
+    assert stereo.read_bytes() == (out / "stereo.wav").read_bytes()
+
+
 def test_the_click_is_heard_where_the_flash_is_seen(rendered):
     out, _ = rendered
     times, brightness, audio, rate = decoded(out / "footage.mp4")
