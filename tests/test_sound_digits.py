@@ -13,7 +13,7 @@ from daemon.config.schema import MappingEntry
 from daemon.mapping import element_mappings
 from daemon.metrics import VECTOR_STREAMS, stream_names
 from daemon.recording.reader import Recording
-from daemon.sound.digits import digit_frequencies
+from daemon.sound.digits import TWIN_BEAT_HZ, digit_frequencies
 from daemon.sound.engine import SoundEngine
 from daemon.sound.key import key_ratio
 from daemon.sound.master import db_to_gain
@@ -75,6 +75,29 @@ def test_the_voices_sound_on_their_pitches_and_only_the_lit_ones(lit):
     mono = engine_alone(config, values, 4.0).mean(axis=1)
     heard = np.flatnonzero(active_voices(voice_levels_db(mono, pitches)).all(axis=0))
     assert tuple(heard) == lit
+
+
+@pytest.mark.parametrize("contrast", [0.0, 1.0, 2.0, 4.0])
+def test_contrast_pushes_the_quieter_voices_back_and_keeps_the_loudest(contrast):
+    """Voice 2 at 1.0, voice 7 at 0.5: 7 sounds (0.5 / 1) ^ contrast further down, 2 stays where it was."""
+    config = parse(f"[audio]\nstartup_ramp_seconds = 0.0\n[digits]\ncontrast = {contrast}\n")
+    pitches = digit_frequencies(config.digits, config.audio.fundamental_hz)
+    values = {"sound.digits.level": 1.0, "sound.digits.voice_2": 1.0, "sound.digits.voice_7": 0.5}
+    # A whole beat of the voices' twin sines per window: their levels without the shimmer.
+    window = 2 / TWIN_BEAT_HZ
+    levels = voice_levels_db(engine_alone(config, values, 2 * window).mean(axis=1), pitches, window).mean(axis=0)
+    expected = 20 * math.log10(0.5) * (1 + contrast)
+    assert levels[7] - levels[2] == pytest.approx(expected, abs=0.5)
+    alone = voice_levels_db(
+        engine_alone(parse("[audio]\nstartup_ramp_seconds = 0.0\n"), values, 2 * window).mean(axis=1), pitches, window
+    )
+    assert levels[2] == pytest.approx(alone.mean(axis=0)[2], abs=0.3)  # the loudest is untouched
+
+
+def test_ten_silent_voices_under_contrast_are_silence_not_nan():
+    config = parse("[audio]\nstartup_ramp_seconds = 0.0\n[digits]\ncontrast = 8.0\n")
+    out = engine_alone(config, {"sound.digits.level": 1.0} | {f"sound.digits.voice_{d}": 0.0 for d in range(10)}, 1.0)
+    assert np.isfinite(out).all() and np.abs(out).max() < 1e-6
 
 
 def test_the_artists_frequencies_are_where_the_voices_sound():
@@ -178,12 +201,15 @@ def test_each_run_draws_its_key_within_the_drift_and_keeps_it():
 
 # Real short runs (tests/conftest.py): the digit layer alone, re-timed to the gallery's pace. The
 # windows are a second long: a collapsed run hops every few seconds, and a longer window hears the
-# voices before and after a hop at once.
+# voices before and after a hop at once. (Every voice's twin sines beat in step, so the beat moves
+# all of them alike and leaves their levels against each other as they are.)
 DIGIT_RUN_SECONDS = 40.0
 RUN_WINDOW_SECONDS = 1.0
 # In a run's chord a voice counts when it is within 15 dB of the loudest (a third of its loudness
 # or more) and above −60 dBFS (in a Hann window |X| = A·N/4 at its bin): quieter is not heard.
 CHORD_DB = 15.0
+
+
 HEARD_FLOOR_DB = 20 * math.log10(db_to_gain(-60.0) * SR * RUN_WINDOW_SECONDS / 4)
 
 
@@ -247,9 +273,8 @@ def test_collapsed_voices_follow_its_top_class_as_it_hops(digit_renders):
     loudest = [int(np.argmax(window)) for window in levels[playing]]
     assert len(set(loudest)) >= 3, loudest  # its set changes as it hops (seed 1 hops every few seconds)
     # Each window's loudest voice is one of the top three digits of a histogram shown in that window or
-    # the one before (the mapping's 0.5 s smoothing carries a hop over). Top three, not the top one: each
-    # voice is a pair of sines 0.35 Hz apart (digits.py), and a one-second window that falls in its beat's
-    # trough hears a full voice up to 10 dB down, below a neighbour at half its level.
+    # the one before: the mapping's 0.5 s smoothing carries a hop over into the next window, and a
+    # histogram measured late in a window is heard mostly in the next.
     for index in np.flatnonzero(playing):
         histograms = shown[index] + (shown[index - 1] if index else [])
         tops = {int(d) for h in histograms for d in np.argsort(h)[-3:] if h[d] > 0}

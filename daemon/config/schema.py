@@ -247,6 +247,9 @@ class Digits(Section):
     frequencies_hz: list[float] = Field(
         default_factory=list, description="Ten pitches in Hz instead; empty = intervals."
     )
+    contrast: float = _float(
+        0.2, 0.0, 8.0, "How far the leading digits stand out: each voice × (its level / the loudest's) ^ contrast."
+    )
 
     @field_validator("intervals_semitones")
     @classmethod

@@ -10,6 +10,7 @@ __all__ = ["DigitVoices", "digit_frequencies"]
 
 TWIN_BEAT_HZ = 0.35  # each voice is a pair of sines this far apart: a slow shimmer, not a test tone
 VOICE_GAIN = 0.06  # per sine: ten voices at full level stay below the organ's loudest
+SILENT_FLOOR = 1e-6  # added to the loudest voice's level before dividing by it
 
 
 def digit_frequencies(digits: Digits, fundamental_hz: float) -> list[float]:
@@ -26,10 +27,19 @@ class DigitVoices:
     the configured fundamental (the drift), so every voice moves with the drone.
     """
 
-    def __init__(self, frequencies_hz: list[float], voices: list, level, pitch, channels: int, layout: SpaceLayer):
+    def __init__(
+        self,
+        frequencies_hz: list[float],
+        voices: list,
+        level,
+        pitch,
+        channels: int,
+        layout: SpaceLayer,
+        contrast: float = 0.0,
+    ):
         self.tones = [
             pyo.Sine(freq=[pitch * f, pitch * f + TWIN_BEAT_HZ], mul=voice * level * VOICE_GAIN)
-            for f, voice in zip(frequencies_hz, voices, strict=True)
+            for f, voice in zip(frequencies_hz, _contrasted(voices, contrast), strict=True)
         ]
         self.placements = [
             Placement(
@@ -41,3 +51,18 @@ class DigitVoices:
         ]
         outputs = [placement.output for placement in self.placements]
         self.output = sum(outputs[1:], outputs[0])
+
+
+def _contrasted(voices: list, contrast: float) -> list:
+    """Each voice × (it / the loudest) ^ contrast, in pyo: the loudest keeps its level, the rest fall back.
+
+    The loudest voice is a chain of pyo.Max, so no Python runs per block; the small floor keeps ten
+    silent voices from dividing by zero.
+    """
+    if contrast == 0.0:
+        return voices
+    loudest = voices[0]
+    for voice in voices[1:]:
+        loudest = pyo.Max(loudest, voice)
+    floor = loudest + SILENT_FLOOR
+    return [voice * pyo.Pow(voice / floor, contrast) for voice in voices]

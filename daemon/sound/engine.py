@@ -71,6 +71,7 @@ class SoundEngine:
             self.pitch,
             channels,
             space.digits,
+            digits.contrast,
         )
         self.layers = [
             Placement(drone, channels, space.drone),
