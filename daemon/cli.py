@@ -551,8 +551,10 @@ def _load_recording(args):
         (Recording(c) for c in (Path(name), loaded.recordings_path / name) if (c / "frames.jsonl").is_file()), None
     )
     if found is None:
+        places = list(dict.fromkeys([str(Path(name)), str(loaded.recordings_path / name)]))  # an absolute path is one
         raise CommandFailed(
-            EXIT_DATA, f"no recording at {name} or {loaded.recordings_path / name} (`twos-and-sevens runs` lists them)"
+            EXIT_DATA,
+            f"no recording at {' or '.join(places)} (a folder with frames.jsonl; `twos-and-sevens runs` lists them)",
         )
     pace = args.run_seconds
     if pace is None:

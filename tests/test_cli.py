@@ -73,3 +73,11 @@ def test_run_plays_the_cycle_in_order(tmp_path, mnist_root, classifier_file):
     runs = list_recordings(tmp_path / "var" / "recordings")
     assert [r.run_id.split("-")[1] for r in runs] == ["random", "underfit", "random", "random"]
     assert all(r.status == "completed" for r in runs)
+
+
+def test_a_folder_that_is_no_recording_is_named_once_with_what_a_recording_holds(tmp_path):
+    for command in ("render-audio", "render-video", "play"):
+        extra = ["--out", str(tmp_path / "out.x")] if command.startswith("render") else []
+        done = run_cli(command, str(tmp_path), *extra)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert f"no recording at {tmp_path} (a folder with frames.jsonl" in done.stderr, done.stderr
