@@ -547,3 +547,29 @@ def test_reload_applies_http_and_control_it_reports_as_changed(tmp_path, mnist_r
         assert not first_socket.exists()
     finally:
         assert daemon.stop() == 0
+
+
+def test_the_status_log_carries_the_childrens_warnings_too(tmp_path, mnist_root, classifier_file):
+    """The sound child logs drone_recordings_unusable in its own process; /status's log (the status page's) shows
+    it with its role, once, beside the supervisor's own problems."""
+    (tmp_path / "no-drones").mkdir()
+    audio = f'[audio]\nroute = "jack"\nchannels = 2\ndrone_recordings_path = "{tmp_path / "no-drones"}"\n'
+    loaded = config_for(tmp_path, mnist_root, classifier_file, SHORT_CYCLE + audio)
+    with jack_dummy_server(2) as env:
+        daemon = RunningDaemon(loaded.source, env, ("--no-image",))
+        try:
+            daemon.wait_for(lambda e: e["event"] == "sound_ready", 120, "the sound")
+            deadline, log = time.monotonic() + 15, []
+            while time.monotonic() < deadline:
+                log = json.loads(daemon.http_get("/status")[1])["log"]
+                if any(entry["event"] == "drone_recordings_unusable" for entry in log):
+                    break
+                time.sleep(0.5)
+            time.sleep(2.0)  # more heartbeats resend it: it must still be there once
+            log = json.loads(daemon.http_get("/status")[1])["log"]
+        finally:
+            daemon.stop()
+    unusable = [entry for entry in log if entry["event"] == "drone_recordings_unusable"]
+    assert len(unusable) == 1, log
+    assert unusable[0]["role"] == "sound" and unusable[0]["level"] == "error" and "WAV" in unusable[0]["fix"]
+    assert log == sorted(log, key=lambda entry: entry["time"])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from daemon.config import LoadedConfig
-from daemon.logs import get_logger
+from daemon.logs import RECENT_PROBLEMS, get_logger
 from daemon.messages import (
     BadMessage,
     Crossfade,
@@ -55,11 +55,16 @@ WEDGE_ENV = "TWOS_AND_SEVENS_TEST_WEDGE_AFTER_STEPS"
 LOADING_GRACE_SECONDS = 60.0
 EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the device is missing, try again later
 HEARTBEAT_SECONDS = 1.0
+CHILD_PROBLEMS_SENT = 5  # the newest warnings and errors a heartbeat carries (each a few hundred bytes at most)
 PROCESS_TITLE_PREFIX = "twos-and-sevens: "  # then the role, as docs/technician.md's ps check greps it
 
 
 class HeartbeatSender(threading.Thread):
-    """Sends a Heartbeat every second while `progress()` keeps changing (its work is alive)."""
+    """Sends a Heartbeat every second while `progress()` keeps changing (its work is alive).
+
+    Each carries, besides `status()`, the child's latest warnings and errors (`problems`), so the
+    status page's log shows what the children logged too, not only the supervisor.
+    """
 
     def __init__(self, link: Link, progress: Callable[[], object], status: Callable[[], dict]):
         super().__init__(name="heartbeat", daemon=True)
@@ -71,7 +76,8 @@ class HeartbeatSender(threading.Thread):
         while not self.stopped.wait(HEARTBEAT_SECONDS):
             mark = self.progress()
             if mark != last:
-                self.link.send(Heartbeat(json_data(self.status())))
+                recent = list(RECENT_PROBLEMS)[-CHILD_PROBLEMS_SENT:]
+                self.link.send(Heartbeat(json_data({**self.status(), "problems": recent})))
             last = mark
 
 

@@ -411,8 +411,19 @@ class Supervisor:
                     name: [_shown(moment.get(name)) for moment in list(self.stream_history)] for name in HISTORY_STREAMS
                 },
             },
-            "log": list(RECENT_PROBLEMS)[-20:],
+            "log": self._recent_problems(),
         }
+
+    def _recent_problems(self) -> list[dict]:
+        """The newest 20 warnings and errors of the supervisor and of each child (from its heartbeats), by time."""
+        seen = list(RECENT_PROBLEMS)
+        for role, child in self.children.items():
+            problems = child.status.get("problems") if isinstance(child.status, dict) else None
+            for problem in problems if isinstance(problems, list) else []:
+                if isinstance(problem, dict) and all(isinstance(v, str) for v in problem.values()):
+                    seen.append({"role": role, **problem})
+        unique = {tuple(sorted(p.items())): p for p in seen}.values()  # a child resends its latest each second
+        return sorted(unique, key=lambda p: p.get("time", ""))[-20:]
 
     def _receive(self, timeout: float) -> None:
         links = {child.link.connection: (child, child.link) for child in self.children.values() if child.link}
