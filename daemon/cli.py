@@ -304,7 +304,7 @@ def _control(args) -> int:
     if hasattr(args, "role"):  # restart-child's
         body.update(role=args.role)
     if args.command_name == "projectors":
-        body.update(power=None if args.power == "status" else args.power)
+        body.update(power=ASKED_POWER[args.power])
     if args.command_name == "volume":
         if args.show and args.db is not None:
             raise CommandFailed(EXIT_USAGE, "volume: give a trim in dB or --show, not both")
@@ -347,6 +347,9 @@ def _shown_volume(volume: dict) -> str:
         f"speaker {n} {db:+g} dB" for n, db in volume["speakers_db"].items()
     ]
     return f"volume: {'; '.join(parts)} (allowed {low:+g} to {high:+g} dB)"
+
+
+ASKED_POWER = {"on": "on", "off": "off", "status": None}  # `projectors status` asks for no change
 
 
 def _shown_projectors(reply: dict) -> str:
