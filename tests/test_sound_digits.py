@@ -214,13 +214,19 @@ HEARD_FLOOR_DB = 20 * math.log10(db_to_gain(-60.0) * SR * RUN_WINDOW_SECONDS / 4
 
 
 def _alone(loaded):
-    """The shipped composition with every other layer held silent by mappings of its own."""
+    """The shipped composition with every other layer held silent by mappings of its own, in a fixed key.
+
+    The key a run draws comes from its run id, a time stamp (fundamental_drift = "run"): the same
+    training rendered in another key counts a voice more or less in a few windows. A fixed key makes
+    the measure the same on every run of the suite, as the training already is for its seed.
+    """
     silent = [
         MappingEntry(source="progress", target=name, output_min=0.0, output_max=0.0, smoothing_seconds=0.0)
         for name in (*OTHER_LAYERS, "sound.overdrive.drive")
     ]
     kept = [e for e in loaded.config.mapping if e.target.startswith("sound.digits")]
-    config = loaded.config.model_copy(update={"mapping": kept + silent})
+    audio = loaded.config.audio.model_copy(update={"fundamental_drift": "none"})
+    config = loaded.config.model_copy(update={"mapping": kept + silent, "audio": audio})
     return type(loaded)(config, loaded.source, loaded.base_dir, loaded.text)
 
 
@@ -232,11 +238,11 @@ def digit_renders(short_runs):
         run = short_runs[preset]
         recording = Recording(run.folder).at_pace(DIGIT_RUN_SECONDS)
         frames = list(recording.frames(with_grids=False))
-        audio = run.loaded.config.audio
-        # The run's own key: the conductor retunes the digits to it (fundamental_drift, default "run").
-        key = key_ratio(audio, frames[0].run_id, frames[0].time_unix_seconds)
-        pitches = [f * key for f in digit_frequencies(run.loaded.config.digits, audio.fundamental_hz)]
-        stereo = render_audio(recording, _alone(run.loaded), 2, seconds=DIGIT_RUN_SECONDS)
+        alone = _alone(run.loaded)
+        audio = alone.config.audio
+        key = key_ratio(audio, frames[0].run_id, frames[0].time_unix_seconds)  # 1: the fixed key
+        pitches = [f * key for f in digit_frequencies(alone.config.digits, audio.fundamental_hz)]
+        stereo = render_audio(recording, alone, 2, seconds=DIGIT_RUN_SECONDS)
         # Power summed over the speakers: what the room hears, wherever on the ring a voice stands.
         half = stereo[len(stereo) // 2 :]
         per_channel = [voice_levels_db(half[:, c], pitches, RUN_WINDOW_SECONDS) for c in range(2)]
@@ -263,7 +269,8 @@ def test_healthy_sounds_many_digits_and_collapsed_few(digit_renders):
     for preset, (levels, _) in digit_renders.items():
         heard = heard_voices(levels)
         assert len(heard) >= len(levels) // 2, (preset, levels.max(axis=1))  # the layer really plays
-        counts[preset] = float(np.median(heard))
+        # The mean over the windows: a count moves by whole voices, and a median jumps with one window.
+        counts[preset] = float(np.mean(heard))
     assert counts["healthy"] >= 5 and counts["collapsed"] <= 3, counts
 
 
