@@ -2,7 +2,7 @@
 # Sets up (idempotently), lints, type-checks and runs the whole test suite; extra arguments go to pytest.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$repo/scripts/setup.sh"
+"$repo/scripts/setup.sh" --test
 cd "$repo"
 # The house's checks come first: each fails the script when it finds anything (pyproject.toml configures them).
 echo "test: ruff check daemon tests benchmarks"
