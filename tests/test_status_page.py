@@ -126,6 +126,18 @@ def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist
         assert any(s not in ("playing", None) for s in seen) and seen[-1] == "playing", seen
         assert "child_died" in Dom(html).text("log") or "child_died" in html
 
+        # A reload (SIGHUP, as systemctl reload sends): the page, which only polls /status, shows the
+        # reloaded config and its meters still move. (Chromium's headless time is virtual, so one page
+        # cannot be held open across the reload here: each look is a fresh load.)
+        renamed = '[installation]\nname = "Renamed by a reload"\n[http]'
+        Path(loaded.source).write_text(Path(loaded.source).read_text().replace("[http]", renamed, 1))
+        os.kill(daemon.process.pid, signal.SIGHUP)
+        daemon.wait_for(lambda e: e["event"] == "config_reloaded", 10, "the reload")
+        after = [Dom(page_dom(url)) for _ in range(2)]
+        assert [dom.text("name") for dom in after] == ["Renamed by a reload"] * 2
+        levels = [[m["data-dbfs"] for m in dom.with_attribute("data-speaker")] for dom in after]
+        assert levels[0] != levels[1], levels
+
         shot = page_screenshot(url, tmp_path / "status-page.png")
         assert shot.stat().st_size > 20_000
         if os.environ.get("TWOS_AND_SEVENS_SAVE_SCREENSHOT"):  # how docs/img/status-page.png is made
