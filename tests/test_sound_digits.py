@@ -287,3 +287,37 @@ def test_collapsed_voices_follow_its_top_class_as_it_hops(digit_renders):
         tops = {int(d) for h in histograms for d in np.argsort(h)[-3:] if h[d] > 0}
         voice = int(np.argmax(levels[index]))
         assert voice in tops, (voice, [np.round(h, 2) for h in histograms])
+
+
+def _speaker_levels_db(space_toml: str, voice: int, turns_seconds: float = 0.0, channels: int = 8) -> np.ndarray:
+    """Per speaker: the RMS (dB) of the digit layer with one voice lit, after the ring turned for `turns_seconds`."""
+    config = parse("[audio]\nstartup_ramp_seconds = 0.0\n" + space_toml)
+    server = ManualServer(channels, SR, 1024, 1)
+    try:
+        engine = SoundEngine(config.audio, config.space, config.digits, channels, SR, Path("."))
+        engine.set(dict.fromkeys(OTHER_LAYERS, 0.0) | {"sound.overdrive.drive": 0.0, "sound.digits.level": 1.0})
+        engine.set({f"sound.digits.voice_{voice}": 1.0})
+        engine.fade_to(1.0, 0.0)
+        for _ in range(round(turns_seconds * SR / 1024)):
+            engine.advance(1024 / SR)  # as the conductor does each block
+            server.block()
+        for _ in range(10):  # the matrix's glide settles; the ring stays where it is
+            server.block()
+        out = np.concatenate([server.block().copy() for _ in range(24)])
+    finally:
+        server.close()
+    return 20 * np.log10(np.sqrt((out.astype(np.float64) ** 2).mean(axis=0)) + 1e-12)
+
+
+@pytest.mark.parametrize("voice", [0, 3, 5, 8])
+def test_each_digit_voice_stands_its_tenth_of_the_ring_further_and_turns_with_it(voice):
+    still = _speaker_levels_db("[space.digits]\nposition = 0.0\nrotation_hz = 0.0\nspread = 0.0\n", voice)
+    assert int(np.argmax(still)) == round(voice * 8 / 10) % 8, still.round(1)
+    # A quarter turn a second for two seconds (94 blocks): about half the ring further on.
+    turned = _speaker_levels_db("[space.digits]\nposition = 0.0\nrotation_hz = 0.25\nspread = 0.0\n", voice, 2.0)
+    assert int(np.argmax(turned)) == round((voice / 10 + 0.25 * 94 * 1024 / SR) * 8) % 8, turned.round(1)
+    # Spread 1: every speaker alike, and as loud in all as the voice on one speaker (equal power).
+    wide = _speaker_levels_db("[space.digits]\nposition = 0.0\nrotation_hz = 0.0\nspread = 1.0\n", voice)
+    assert wide.max() - wide.min() < 1.0, wide.round(1)
+    total = lambda levels: 10 * np.log10((10 ** (levels / 10)).sum())  # noqa: E731
+    assert abs(total(wide) - total(still)) < 0.5

@@ -42,3 +42,4 @@ class Conductor(Sense):
 
     def tick(self, seconds: float) -> None:
         self.engine.set(self.follow(seconds))
+        self.engine.advance(seconds)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from daemon.config.schema import Audio, Digits, Space
 from daemon.logs import get_logger
-from daemon.sound.digits import DigitVoices, digit_frequencies
+from daemon.sound.digits import DigitVoices, contrasted, digit_frequencies
 from daemon.sound.glitch import Clicks, Crusher, Stutter
 from daemon.sound.grains import GranularCloud
 from daemon.sound.master import Master
@@ -71,8 +73,10 @@ class SoundEngine:
             self.pitch,
             channels,
             space.digits,
-            digits.contrast,
         )
+        self.contrast = digits.contrast
+        self.voice_names = VECTOR_TARGETS["sound.digits.voices"]
+        self.voice_targets = np.array([SOUND_PARAMETERS[name].default for name in self.voice_names])
         self.layers = [
             Placement(drone, channels, space.drone),
             Placement(self.crushed_grains.output, channels, space.grains),
@@ -88,11 +92,24 @@ class SoundEngine:
         self.master.output.out()
 
     def set(self, values: dict[str, float]) -> None:
-        """New parameter values (clamped to each parameter's range); they glide over 50 ms."""
+        """New parameter values (clamped to each parameter's range); they glide over 50 ms.
+
+        The digit voices' levels go through [digits] contrast together: each depends on the loudest.
+        """
+        voices_moved = False
         for name, value in values.items():
             spec = SOUND_PARAMETERS.get(name)
-            if spec is not None:
-                self.params[name].value = min(spec.high, max(spec.low, float(value)))
+            if spec is None:
+                continue
+            value = min(spec.high, max(spec.low, float(value)))
+            if name in self.voice_names:
+                self.voice_targets[self.voice_names.index(name)] = value
+                voices_moved = True
+            else:
+                self.params[name].value = value
+        if voices_moved:
+            for name, level in zip(self.voice_names, contrasted(self.voice_targets, self.contrast), strict=True):
+                self.params[name].value = float(level)
 
     def retune(self, ratio: float, seconds: float) -> None:
         """Glide every pitched layer to `ratio` × its configured pitch over `seconds`."""
@@ -104,6 +121,10 @@ class SoundEngine:
 
     def trim(self, gains: tuple[float, ...]) -> None:
         self.master.set_trim(gains)
+
+    def advance(self, seconds: float) -> None:
+        """Control-rate motion that pyo does not do by itself: the digit voices' ring turning."""
+        self.digits.turn(seconds)
 
     @staticmethod
     def _material(audio: Audio, sample_rate_hz: int, base_dir: Path):
