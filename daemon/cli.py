@@ -575,11 +575,22 @@ def _load_recording(args):
     return loaded, found.at_pace(seconds)
 
 
+def _require_frames(recording) -> None:
+    """CommandFailed for a recording whose run stopped before its first step (checked after the options)."""
+    if next(iter(recording.frames(with_grids=False)), None) is None:
+        raise CommandFailed(
+            EXIT_DATA,
+            f"the recording at {recording.folder} holds no frames (a run stopped before its first step): "
+            "nothing to play or render; `twos-and-sevens runs` lists the others",
+        )
+
+
 def _play(args) -> int:
     from daemon.senses.replay import follow, replay_messages
     from daemon.sound.live import LiveSound
 
     loaded, recording = _load_recording(args)
+    _require_frames(recording)
     stop = _stop_on_signals()
     audio = loaded.config.audio
     sound = LiveSound(loaded, args.channels)
@@ -644,6 +655,7 @@ def _render_audio(args) -> int:
     if not 1 <= channels <= 32:
         print("twos-and-sevens: --channels must be 1 to 32", file=sys.stderr)
         return EXIT_CONFIG
+    _require_frames(recording)
     with _progress_bar(f"rendering {recording.run_id}", "block") as progress:
         out = render_recording(recording, loaded, args.out, channels, progress, args.downmix)
     print(f"wrote {out} ({channels} channels)" + (f" and {args.downmix} (stereo preview)" if args.downmix else ""))
@@ -658,6 +670,7 @@ def _show(args) -> int:
     from daemon.visuals.projectors import ProjectorWall
 
     loaded, recording = _load_recording(args)
+    _require_frames(recording)
     video = loaded.config.video
     stop = _stop_on_signals()
     wall = ProjectorWall(loaded, VisualDirector(loaded.config.mapping, video), windowed=args.windowed)
@@ -711,6 +724,7 @@ def _render_video(args) -> int:
     loaded, recording = _load_recording(args)
     scenes = args.scene or [projector.scene for projector in loaded.config.video.projector]
     _refuse("render-video", _render_video_problems(args, scenes, loaded.shaders_path))
+    _require_frames(recording)
     with _progress_bar(f"rendering {recording.run_id}", "frame") as progress:
         out = render_video(
             recording, loaded, args.out, scenes, args.width, args.height, args.fps, progress, args.seconds

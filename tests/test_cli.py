@@ -81,3 +81,14 @@ def test_a_folder_that_is_no_recording_is_named_once_with_what_a_recording_holds
         done = run_cli(command, str(tmp_path), *extra)
         assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
         assert f"no recording at {tmp_path} (a folder with frames.jsonl" in done.stderr, done.stderr
+
+
+def test_a_recording_without_a_frame_is_said_so_not_a_traceback(tmp_path):
+    run = tmp_path / "20261207T000000.000Z-healthy-s1"
+    run.mkdir()
+    (run / "frames.jsonl").write_text("")
+    for command in ("render-audio", "render-video", "render", "play"):
+        extra = ["--out", str(tmp_path / f"out-{command}.mp4")] if command.startswith("render") else []
+        done = run_cli(command, str(run), *extra)
+        assert done.returncode == 3 and "Traceback" not in done.stderr, (command, done.stderr)
+        assert "holds no frames" in done.stderr, (command, done.stderr)
