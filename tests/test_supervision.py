@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import tempfile
@@ -573,3 +574,47 @@ def test_the_status_log_carries_the_childrens_warnings_too(tmp_path, mnist_root,
     assert len(unusable) == 1, log
     assert unusable[0]["role"] == "sound" and unusable[0]["level"] == "error" and "WAV" in unusable[0]["fix"]
     assert log == sorted(log, key=lambda entry: entry["time"])
+
+
+def _anything(draw: random.Random, depth: int = 0) -> object:
+    kinds = ["none", "str", "int", "float", "list", "dict"] if depth < 3 else ["none", "str", "int"]
+    kind = draw.choice(kinds)
+    if kind == "list":
+        return [_anything(draw, depth + 1) for _ in range(draw.randrange(4))]
+    if kind == "dict":
+        keys = ["time", "level", "event", "role", "fix", "problems", "x"]
+        return {draw.choice(keys): _anything(draw, depth + 1) for _ in range(draw.randrange(4))}
+    return {
+        "none": None,
+        "str": draw.choice(["", "2026-12-07T10:00:00Z", "error", "shader_error"]),
+        "int": draw.randrange(-3, 3),
+        "float": draw.uniform(-1, 1),
+    }[kind]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_whatever_a_child_puts_in_its_heartbeats_problems_the_status_log_is_whole(seed):
+    """Generated: heartbeats carrying any JSON as `problems`. The log keeps only the children's dicts of strings,
+    each marked with its child's role (not one it claims), once, ordered by time, at most 20."""
+    from daemon.supervision.supervisor import merged_problems
+
+    draw = random.Random(seed)
+    own = [{"time": f"2026-12-07T09:{m:02d}:00Z", "event": "child_died", "level": "error"} for m in range(3)]
+    heartbeats: dict[str, object] = {}
+    for role in ("trainer", "sound", "image"):
+        problems = [_anything(draw) for _ in range(draw.randrange(6))]
+        if draw.random() < 0.5:  # and some well-formed ones, resent as a child does
+            good = {"time": f"2026-12-07T10:{draw.randrange(60):02d}:00Z", "event": "shader_error", "level": "error"}
+            problems += [good, dict(good)]
+        heartbeats[role] = {"problems": problems} if draw.random() < 0.9 else _anything(draw)
+    log = merged_problems(own, heartbeats)
+    expected = {tuple(sorted(p.items())) for p in own}
+    for role, status in heartbeats.items():
+        sent = status.get("problems") if isinstance(status, dict) else None
+        for problem in sent if isinstance(sent, list) else []:
+            if isinstance(problem, dict) and all(type(v) is str for v in problem.values()):
+                expected.add(tuple(sorted({**problem, "role": role}.items())))
+    assert len(log) == min(20, len(expected))
+    assert {tuple(sorted(p.items())) for p in log} <= expected
+    assert [str(p.get("time", "")) for p in log] == sorted(str(p.get("time", "")) for p in log)
+    assert all(p["role"] in heartbeats for p in log if p not in own)

@@ -55,7 +55,7 @@ from daemon.supervision.monitor import Monitor
 from daemon.supervision.notify import notify, watchdog_interval_seconds
 from daemon.supervision.watch import DeadOutputs
 
-__all__ = ["Supervisor"]
+__all__ = ["Supervisor", "merged_problems"]
 
 LOOP_SECONDS = 0.1
 SENSES = ("sound", "image")
@@ -411,19 +411,8 @@ class Supervisor:
                     name: [_shown(moment.get(name)) for moment in list(self.stream_history)] for name in HISTORY_STREAMS
                 },
             },
-            "log": self._recent_problems(),
+            "log": merged_problems(list(RECENT_PROBLEMS), {role: c.status for role, c in self.children.items()}),
         }
-
-    def _recent_problems(self) -> list[dict]:
-        """The newest 20 warnings and errors of the supervisor and of each child (from its heartbeats), by time."""
-        seen = list(RECENT_PROBLEMS)
-        for role, child in self.children.items():
-            problems = child.status.get("problems") if isinstance(child.status, dict) else None
-            for problem in problems if isinstance(problems, list) else []:
-                if isinstance(problem, dict) and all(isinstance(v, str) for v in problem.values()):
-                    seen.append({"role": role, **problem})
-        unique = {tuple(sorted(p.items())): p for p in seen}.values()  # a child resends its latest each second
-        return sorted(unique, key=lambda p: p.get("time", ""))[-20:]
 
     def _receive(self, timeout: float) -> None:
         links = {child.link.connection: (child, child.link) for child in self.children.values() if child.link}
@@ -631,3 +620,16 @@ def _number(value: object) -> bool:
 def _shown(value: object) -> float | None:
     """A stream's value as JSON can carry it: None when not measured (NaN) or absent."""
     return float(value) if isinstance(value, int | float) and value == value else None
+
+
+def merged_problems(own: list[dict], heartbeats: dict[str, object], most: int = 20) -> list[dict]:
+    """The newest `most` warnings and errors of the supervisor (`own`) and of each child (the `problems`
+    its heartbeat carries, whatever a child sent: only dicts of strings count), each once, by time."""
+    seen = list(own)
+    for role, status in heartbeats.items():
+        problems = status.get("problems") if isinstance(status, dict) else None
+        for problem in problems if isinstance(problems, list) else []:
+            if isinstance(problem, dict) and all(isinstance(v, str) for v in problem.values()):
+                seen.append({**problem, "role": role})  # the role is the supervisor's to say, not the child's
+    unique = {tuple(sorted(p.items())): p for p in seen}.values()  # a child resends its latest each second
+    return sorted(unique, key=lambda p: str(p.get("time", "")))[-most:]
