@@ -21,6 +21,7 @@ from daemon.messages import (
     OverrideRequest,
     PictureFrame,
     Play,
+    ProjectorsRequest,
     Quit,
     Ready,
     RequestInvalid,
@@ -28,7 +29,9 @@ from daemon.messages import (
     RunStarted,
     StatusRequest,
     StreamFrame,
+    Trim,
     Unavailable,
+    VolumeRequest,
     decode,
     encode,
     kind_of,
@@ -316,6 +319,43 @@ def test_a_request_of_any_shape_is_typed_or_refused_with_a_reason(command, field
     if isinstance(request, OverrideRequest):
         assert isinstance(request.preset, str) and 0 < request.minutes <= 1440 and math.isfinite(request.minutes)
     assert field != "extra"  # an unknown field is never accepted
+
+
+@pytest.mark.parametrize("command", ["volume", "projectors"])
+@pytest.mark.parametrize("field", ["db", "speaker", "power", "extra"])
+@pytest.mark.parametrize("value", [*VALUES, -6.0, 6, 2, "on", "off", "status", -201.0, 1e9, math.nan], ids=repr)
+def test_a_volume_or_projectors_request_of_any_shape_is_typed_or_refused_with_a_reason(command, field, value):
+    """Generated: every field of the two requests of issue 14, and the other's, given values of every type."""
+    try:
+        request = parse_request(json.dumps({"command": command, field: value}).encode())
+    except RequestInvalid as exc:
+        assert field in str(exc), exc  # the wrong field is named
+        return
+    assert field != "extra"  # an unknown field is never accepted
+    if isinstance(request, VolumeRequest):
+        assert field in ("db", "speaker")
+        assert request.db is None or (
+            type(request.db) in (int, float) and math.isfinite(request.db) and -200 <= request.db <= 200
+        )
+        assert request.speaker is None or (type(request.speaker) is int and request.speaker >= 1)
+    else:
+        assert isinstance(request, ProjectorsRequest) and field == "power" and request.power in ("on", "off", None)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_trim_of_any_gains_travels_whole_or_is_refused(seed):
+    """Generated: the sound's Trim message with gains of every length and kind, through encode and decode."""
+    draw = random.Random(seed)
+    gains = tuple(draw.choice([1.0, 0.5, 0.0, 1e-9, 3.98, math.inf, math.nan, -1.0]) for _ in range(draw.randrange(40)))
+    assert decode(encode(Trim(gains))) == Trim(gains) or any(g != g for g in gains)
+    raw = bytearray(encode(Trim(gains)))
+    if len(raw) > 2:
+        raw[draw.randrange(1, len(raw))] ^= 0xFF
+    try:
+        decoded = decode(bytes(raw))
+    except BadMessage:
+        return
+    assert not isinstance(decoded, Trim) or all(type(g) is float for g in decoded.gains)
 
 
 def test_the_override_that_killed_the_supervisor_is_refused_by_name():

@@ -186,3 +186,52 @@ def test_projector_test_reads_each_projectors_power_lamp_and_flags_or_says_why_n
     assert lines[0] == f"projector 0 (monitor 0): PJLink {addresses[0]}: on, lamp 1234 h, filter warning", lines
     assert lines[1].startswith(f"projector 1 (monitor 1): PJLink {addresses[1]}: ") and "password" in lines[1], lines
     assert "refused" in lines[2], lines
+
+
+def _address_is_valid(address: str) -> bool:
+    """Independently of the schema's pattern: "" (no PJLink), or host[:port] with a plain host and port 1–65535."""
+    if address == "":
+        return True
+    host, colon, port = address.partition(":")
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+    if not host or not set(host) <= plain:
+        return False
+    if not colon:
+        return True
+    return port.isascii() and port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_any_pjlink_address_is_taken_or_refused_naming_the_key(seed):
+    """Generated: addresses made of host characters, colons, ports of any size, spaces, slashes and other text."""
+    from daemon.config import ConfigInvalid
+
+    draw = random.Random(seed)
+    pieces = [
+        "beamer",
+        "10.0.0.5",
+        "a-b_c.local",
+        ":",
+        "4352",
+        "0",
+        "65535",
+        "65536",
+        "99999",
+        "",
+        " ",
+        "/",
+        "@",
+        "[::1]",
+        "é",
+        "1",
+        "x" * 60,
+    ]
+    address = "".join(draw.choice(pieces) for _ in range(draw.randrange(1, 4)))
+    text = f"[[video.projector]]\npjlink = {json.dumps(address)}\n"
+    if _address_is_valid(address):
+        assert parse(text).video.projector[0].pjlink == address
+        return
+    with pytest.raises(ConfigInvalid) as caught:
+        parse(text)
+    (error,) = caught.value.errors
+    assert error.key == "video.projector[0].pjlink" and ("host" in error.message or "port" in error.message), error

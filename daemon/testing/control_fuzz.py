@@ -21,7 +21,7 @@ INTERRUPTING = ("reload", "restart-child")
 GENTLE = tuple(command for command in COMMANDS if command not in INTERRUPTING)
 EVERY = COMMANDS
 WITH_A_PRESET = ("override",)
-FIELDS = ("command", "preset", "minutes", "role")
+FIELDS = ("command", "preset", "minutes", "role", "db", "speaker", "power")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ def _any_json(draw: random.Random, depth: int = 0) -> object:
                 "\u0000\u202e\ud7ff",
                 "status",
                 "override",
+                "on",
+                "off",
                 "../../etc/passwd",
                 "🙂" * 5,
             ]
