@@ -35,15 +35,7 @@ class DigitVoices:
     rotation is slow (turns a minute), so `turn(seconds)` moves the matrix at control rate.
     """
 
-    def __init__(
-        self,
-        frequencies_hz: list[float],
-        voices: list,
-        level,
-        pitch,
-        channels: int,
-        layout: SpaceLayer,
-    ):
+    def __init__(self, frequencies_hz: list[float], voices: list, level, pitch, channels: int, layout: SpaceLayer):
         self.tones = [
             pyo.Sine(freq=[pitch * f, pitch * f + TWIN_BEAT_HZ], mul=voice * level * VOICE_GAIN)
             for f, voice in zip(frequencies_hz, voices, strict=True)

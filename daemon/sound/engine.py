@@ -76,6 +76,7 @@ class SoundEngine:
         )
         self.contrast = digits.contrast
         self.voice_names = VECTOR_TARGETS["sound.digits.voices"]
+        self.voice_index = {name: index for index, name in enumerate(self.voice_names)}
         self.voice_targets = np.array([SOUND_PARAMETERS[name].default for name in self.voice_names])
         self.layers = [
             Placement(drone, channels, space.drone),
@@ -102,8 +103,8 @@ class SoundEngine:
             if spec is None:
                 continue
             value = min(spec.high, max(spec.low, float(value)))
-            if name in self.voice_names:
-                self.voice_targets[self.voice_names.index(name)] = value
+            if name in self.voice_index:
+                self.voice_targets[self.voice_index[name]] = value
                 voices_moved = True
             else:
                 self.params[name].value = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from daemon.config.schema import Audio
 from daemon.sound.server import pyo
 
-__all__ = ["TRIM_GLIDE_SECONDS", "Master", "db_to_gain"]
+__all__ = ["Master", "db_to_gain"]
 
 TRIM_GLIDE_SECONDS = 0.3  # a volume change glides: no click, and heard well within a second
 
