@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs Twos and Sevens as a service on a gallery PC, idempotently: the service user, this checkout
 # and its venv in /opt/twos-and-sevens, the config in /etc/twos-and-sevens (never overwritten), the
-# unit, enabled. --user ACCOUNT installs the user unit for a desktop account instead; --uninstall
-# undoes either (keeping the config, the recordings and the user). docs/technician.md walks it.
+# unit, enabled, with its JACK server's unit and the desktop session's grant of the projectors' display.
+# --user ACCOUNT installs the user unit for a desktop account instead; --uninstall undoes either
+# (keeping the config, the recordings and the user). docs/technician.md walks it.
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: sudo ./scripts/install-service.sh [--user [ACCOUNT]] [--uninstall] [--root DIR]
+usage: sudo ./scripts/install-service.sh [--session ACCOUNT | --user [ACCOUNT]] [--uninstall] [--root DIR]
 
   (default)       the system unit: user twos-and-sevens (groups audio, video), config in
-                  /etc/twos-and-sevens/, state in /var/lib/twos-and-sevens/
+                  /etc/twos-and-sevens/, state in /var/lib/twos-and-sevens/, and its JACK server
+                  (twos-and-sevens-jack.service, the sound card in /etc/twos-and-sevens/jack.env)
+  --session ACCOUNT  with the system unit: ACCOUNT's desktop session (the one that auto-logs in and
+                  owns the projectors) lets the service onto its X display, by an autostart file
   --user ACCOUNT  the user unit in ACCOUNT's graphical session (default: the account that ran sudo):
                   config in ~ACCOUNT/.config/twos-and-sevens/, state in ~ACCOUNT/.local/state/twos-and-sevens/
   --uninstall     disable and remove the unit, the command and /opt/twos-and-sevens; keeps the
@@ -22,9 +26,10 @@ EOF
 }
 
 NAME=twos-and-sevens
-mode=system account="" uninstall=0 root=""
+mode=system account="" session="" uninstall=0 root=""
 while (($#)); do
     case "$1" in
+        --session) session="${2:?--session needs the desktop account}"; shift ;;
         --user)
             mode=user
             if (($# > 1)) && [[ "$2" != --* ]]; then account="$2"; shift; fi ;;
@@ -36,6 +41,8 @@ while (($#)); do
     shift
 done
 [ "$(id -u)" -eq 0 ] || { echo "install-service: run it as root: sudo $0 $*" >&2; exit 1; }
+[ -z "$session" ] || [ "$mode" = system ] \
+    || { echo "install-service: --session is for the system unit; the user unit runs in the session itself" >&2; exit 2; }
 
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 opt="/opt/$NAME"                    # where the unit finds the command (as the booted system sees it)
@@ -63,6 +70,9 @@ if [ "$mode" = system ]; then
     unit_source="$source_dir/systemd/$NAME.service"
     unit_dir="$root/etc/systemd/system"
     wanted_by="graphical.target"
+    if [ -n "$session" ]; then
+        user_exists "$session" || { echo "install-service: no account '$session' on this machine" >&2; exit 2; }
+    fi
 else
     account="${account:-${SUDO_USER:-}}"
     [ -n "$account" ] && [ "$account" != root ] \
@@ -78,6 +88,19 @@ fi
 unit="$unit_dir/$NAME.service"
 wants_link="$unit_dir/$wanted_by.wants/$NAME.service"
 unit_target="${unit#"$root"}"  # the link's target as the booted system sees it
+# The system unit's sound and picture: its JACK server's unit, wanted by the main unit while enabled, and
+# the autostart file by which the projectors' desktop session lets the service user onto its display.
+jack_unit="$unit_dir/$NAME-jack.service"
+jack_wants="$unit_dir/$NAME.service.wants/$NAME-jack.service"
+jack_env="$config_dir/jack.env"
+grant_source="$source_dir/systemd/autostart/$NAME-display.desktop"
+grant_of() { echo "$root$(home_of "$1")/.config/autostart/$NAME-display.desktop"; }
+
+# [audio] route in an installation.toml ("sounddevice", the embedded default, when it does not say).
+route_of() {
+    awk '/^\[/ { section = $0 } section == "[audio]" && /^route *=/ { gsub(/^route *= *"|".*$/, ""); print; found = 1; exit }
+         END { if (!found) print "sounddevice" }' "$1"
+}
 
 # Which commit is installed, read without writing to the checkout (describe --dirty would refresh its index).
 commit_of() {
@@ -109,6 +132,25 @@ uninstall() {
     else
         say "no unit at $unit_target: nothing to disable"
     fi
+    if [ "$mode" = system ] && { [ -e "$jack_unit" ] || [ -L "$jack_wants" ]; }; then
+        if live_systemd; then systemctl disable --now "$NAME-jack.service" || true; fi
+        rm -f "$jack_unit" "$jack_wants"
+        rmdir "$(dirname "$jack_wants")" 2>/dev/null || true
+        if live_systemd; then systemctl daemon-reload; fi
+        say "removed the unit ${jack_unit#"$root"} (the service's JACK server)"
+    fi
+    # The display grant goes with the system unit: each session's copy, unless the technician edited it.
+    if [ "$mode" = system ]; then
+        for grant in "$root"/home/*/.config/autostart/"$NAME-display.desktop" ${session:+"$(grant_of "$session")"}; do
+            [ -e "$grant" ] || continue
+            if cmp -s "$grant_source" "$grant"; then
+                rm -f "$grant" && say "removed ${grant#"$root"} (the session's grant of its display)"
+                rmdir "$(dirname "$grant")" 2>/dev/null || true
+            else
+                say "kept ${grant#"$root"}: edited by hand; remove it to take the display back"
+            fi
+        done
+    fi
     # /opt stays while the other kind of unit still runs from it, or when it is this very checkout.
     local others=("$root/etc/systemd/system/$NAME.service" "$root"/home/*/.config/systemd/user/"$NAME.service")
     local still=()
@@ -122,7 +164,7 @@ uninstall() {
         say "removed $opt"
     fi
     if [ -L "$command_link" ] && [ ! -e "$dest" ]; then rm -f "$command_link"; say "removed /usr/local/bin/$NAME"; fi
-    say "kept ${config_dir#"$root"}/installation.toml and the recordings; to remove them as well:"
+    say "kept ${config_dir#"$root"}/installation.toml$([ "$mode" = system ] && echo ' and jack.env') and the recordings; to remove them as well:"
     if [ "$mode" = system ]; then
         say "  sudo rm -r /etc/$NAME /var/lib/$NAME && sudo userdel $NAME"
     else
@@ -203,6 +245,11 @@ else
 fi
 if [ -e "$config" ]; then
     say "config: ${config#"$root"} kept as it is (yours; compare with $opt/installation.toml after an update)"
+elif [ "$mode" = system ]; then
+    # The system unit plays into its own JACK server (below): the shipped file with [audio] route = "jack".
+    sed '/^\[audio\]/,/^\[/ s/^route = .*/route = "jack"/' "$source_dir/installation.toml" \
+        | install -m 0640 -o "${config_owner%:*}" -g "${config_owner#*:}" /dev/stdin "$config"
+    say "config: wrote ${config#"$root"} from the shipped installation.toml, with [audio] route = \"jack\""
 else
     install -m 0640 -o "${config_owner%:*}" -g "${config_owner#*:}" "$source_dir/installation.toml" "$config"
     say "config: wrote ${config#"$root"} from the shipped installation.toml"
@@ -229,17 +276,72 @@ else
     say "unit: enabled for $wanted_by (${wants_link#"$root"})"
 fi
 
-# 6. What to check next.
+# 6. The system unit's sound: its own JACK server, as the same user (a JACK server is its user's alone),
+# on the card that jack.env names. Enabled while the config's route is "jack", so that it never holds
+# the card from a sounddevice route; the next run follows a changed route.
+if [ "$mode" = system ]; then
+    if cmp -s "$source_dir/systemd/$NAME-jack.service" "$jack_unit"; then
+        say "sound: ${jack_unit#"$root"} unchanged"
+    else
+        verb="$([ -e "$jack_unit" ] && echo updated || echo installed)"
+        install -m 0644 -o 0 -g 0 "$source_dir/systemd/$NAME-jack.service" "$jack_unit"
+        if live_systemd; then systemctl daemon-reload; fi
+        say "sound: $verb ${jack_unit#"$root"}"
+    fi
+    if [ -e "$jack_env" ]; then
+        say "sound: ${jack_env#"$root"} kept as it is (yours)"
+    else
+        install -m 0644 -o 0 -g 0 "$source_dir/systemd/jack.env" "$jack_env"
+        say "sound: wrote ${jack_env#"$root"} (card hw:0, 48000 Hz, 1024 frames: check it with aplay -l)"
+    fi
+    route="$(route_of "$config")"
+    if [ "$route" = jack ] && [ "$(readlink "$jack_wants" 2>/dev/null)" = "${jack_unit#"$root"}" ]; then
+        say "sound: $NAME-jack enabled (route = \"jack\"): it starts before $NAME"
+    elif [ "$route" = jack ]; then
+        systemctl "${root_args[@]}" enable "$NAME-jack.service"
+        say "sound: enabled $NAME-jack (route = \"jack\"): it starts before $NAME"
+    elif [ -L "$jack_wants" ]; then
+        systemctl "${root_args[@]}" disable "$NAME-jack.service"
+        say "sound: disabled $NAME-jack: installation.toml's route is \"$route\", which does not use it"
+    else
+        say "sound: $NAME-jack not enabled: installation.toml's route is \"$route\""
+    fi
+fi
+
+# 7. The picture, for the system unit: the desktop session that owns the projectors' display lets the
+# service user onto it at each login (an XDG autostart file running xhost). Never overwritten once there.
+if [ "$mode" = system ] && [ -n "$session" ]; then
+    grant="$(grant_of "$session")"
+    if cmp -s "$grant_source" "$grant"; then
+        say "display: ${grant#"$root"} unchanged"
+    elif [ -e "$grant" ]; then
+        say "display: ${grant#"$root"} kept as it is (yours)"
+    else
+        make_dirs_for "$(ids_of "$session")" "$(dirname "$grant")"
+        install -m 0644 -o "$(ids_of "$session" | cut -d: -f1)" -g "$(ids_of "$session" | cut -d: -f2)" \
+            "$grant_source" "$grant"
+        say "display: wrote ${grant#"$root"}: $session's session lets $NAME onto its display at each login"
+    fi
+    if [ -z "$root" ] && ! command -v xhost >/dev/null; then
+        say "display: xhost is missing, the grant cannot run: sudo apt-get install x11-xserver-utils"
+    fi
+fi
+
+# 8. What to check next.
 if [ "$mode" = system ]; then
     cat <<EOF
 install-service: done. Next:
   1. MNIST: with a network it is fetched at the first start; offline, copy the four files into
      /var/lib/$NAME/var/mnist/MNIST/raw/ (owned by $NAME).
   2. Edit /etc/$NAME/installation.toml, then: sudo $NAME check-config /etc/$NAME/installation.toml
-  3. The projectors' X display: DISPLAY and XAUTHORITY in a drop-in, sudo systemctl edit $NAME
-     (the unit itself is replaced by the next install; docs/technician.md, systemd).
-  4. sudo systemctl start $NAME     (it starts by itself at every boot from now on)
-  5. journalctl -u $NAME -f -o cat   and   sudo $NAME status
+  3. Sound: the card in /etc/$NAME/jack.env (aplay -l lists them); then
+     sudo systemctl start $NAME-jack && sudo -u $NAME jack_lsp    (system:playback_1, 2, …)
+  4. Picture: $( [ -n "$session" ] && echo "log $session in again (or reboot): its session grants the display" \
+                || echo "run this again with --session ACCOUNT, the desktop account that owns the projectors" ); then
+     sudo -u $NAME env DISPLAY=:0 $NAME projector-test --config /etc/$NAME/installation.toml
+  5. sudo systemctl start $NAME     (it starts by itself at every boot from now on)
+  6. journalctl -u $NAME -f -o cat   and   sudo $NAME status
+  (docs/technician.md, systemd: "Sound and picture for the service")
 EOF
 else
     cat <<EOF

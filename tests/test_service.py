@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.testing.service import image_with_accounts
 from tests.conftest import REPO
-from tests.test_systemd import UNITS, verify
+from tests.test_systemd import DISPLAY_GRANT, JACK_ENV, JACK_UNIT, UNITS, verify
 
 # CI runs as root: there a missing root fails loudly rather than skipping; elsewhere it is skipped, and said.
 pytestmark = pytest.mark.skipif(
@@ -27,7 +28,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 OPT = "opt/twos-and-sevens"
-ACCOUNT_FILES = ("passwd", "group", "shadow", "gshadow", "login.defs")
 
 
 @pytest.fixture
@@ -43,12 +43,7 @@ def clone(tmp_path) -> Path:
 @pytest.fixture
 def root(tmp_path) -> Path:
     """A root with the machine's accounts in it (useradd --root edits these copies) and a desktop account."""
-    target = tmp_path / "root"
-    (target / "etc").mkdir(parents=True)
-    for name in ACCOUNT_FILES:
-        shutil.copy2(Path("/etc") / name, target / "etc" / name)
-    subprocess.run(["useradd", "--root", str(target), "--create-home", "gallery"], check=True)
-    return target
+    return image_with_accounts(tmp_path / "root", "gallery")
 
 
 def install(clone: Path, root: Path, *options: str) -> str:
@@ -102,8 +97,16 @@ def stand_in_venv(root: Path) -> None:
     (venv / "bin" / "twos-and-sevens").symlink_to(REPO / ".venv" / "bin" / "twos-and-sevens")
 
 
+def with_route(toml: str, route: str) -> str:
+    """An installation.toml's text with its [audio] route = `route` (the line the install script rewrites)."""
+    audio = toml.index("\n[audio]\n")
+    line = toml.index("\nroute = ", audio)
+    end = toml.index("\n", line + 1)
+    return f'{toml[:line]}\nroute = "{route}"{toml[end:]}'
+
+
 def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_path):
-    said = install(clone, root)
+    said = install(clone, root, "--session", "gallery")
     uid, gid = account(root, "twos-and-sevens")
     assert "twos-and-sevens" in members(root, "audio") and "twos-and-sevens" in members(root, "video")
     passwd_line = next(
@@ -119,9 +122,10 @@ def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_p
     assert owner_and_mode(opt / "scripts" / "install-service.sh") == (0, 0, 0o755)
     assert os.readlink(root / "usr/local/bin/twos-and-sevens") == "/opt/twos-and-sevens/.venv/bin/twos-and-sevens"
 
-    # The config: the shipped file, readable by the service's group only ([http] token); the state: the service's.
+    # The config: the shipped file, playing into the JACK unit, readable by the service's group only ([http]
+    # token); the state: the service's.
     config = root / "etc/twos-and-sevens/installation.toml"
-    assert config.read_text() == (clone / "installation.toml").read_text()
+    assert config.read_text() == with_route((clone / "installation.toml").read_text(), "jack")
     assert owner_and_mode(config) == (0, gid, 0o640)
     assert owner_and_mode(root / "var/lib/twos-and-sevens") == (uid, gid, 0o755)
 
@@ -134,6 +138,29 @@ def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_p
     assert verify(unit, "system", root / "opt", tmp_path / "runtime") == ""
     assert "config: wrote /etc/twos-and-sevens/installation.toml" in said and "sudo systemctl start" in said
 
+    # Its JACK server: the unit, enabled as the main unit's want; its settings, the technician's from now on.
+    jack_unit = root / "etc/systemd/system/twos-and-sevens-jack.service"
+    assert jack_unit.read_bytes() == JACK_UNIT.read_bytes() and owner_and_mode(jack_unit) == (0, 0, 0o644)
+    jack_wants = root / "etc/systemd/system/twos-and-sevens.service.wants/twos-and-sevens-jack.service"
+    assert os.readlink(jack_wants) == "/etc/systemd/system/twos-and-sevens-jack.service"
+    assert verify(jack_unit, "system", root / "opt", tmp_path / "runtime") == ""
+    jack_env = root / "etc/twos-and-sevens/jack.env"
+    assert jack_env.read_bytes() == JACK_ENV.read_bytes() and owner_and_mode(jack_env) == (0, 0, 0o644)
+    # The display: gallery's session grants it at each login, by a file of gallery's own.
+    gallery = account(root, "gallery")
+    grant = root / "home/gallery/.config/autostart/twos-and-sevens-display.desktop"
+    assert grant.read_bytes() == DISPLAY_GRANT.read_bytes() and owner_and_mode(grant) == (*gallery, 0o644)
+    assert owner_and_mode(grant.parent)[:2] == owner_and_mode(grant.parent.parent)[:2] == gallery
+    assert "enabled twos-and-sevens-jack" in said and "display: wrote" in said
+
+    # The route decides whether the JACK unit holds the card: a rerun follows a changed route, either way.
+    config.write_text(with_route(config.read_text(), "sounddevice"))
+    assert 'disabled twos-and-sevens-jack: installation.toml\'s route is "sounddevice"' in install(clone, root)
+    assert not jack_wants.is_symlink() and jack_unit.exists()
+    config.write_text(with_route(config.read_text(), "jack"))
+    assert "enabled twos-and-sevens-jack" in install(clone, root) and jack_wants.is_symlink()
+    jack_env.write_text(jack_env.read_text().replace("hw:0", "hw:CARD=UMC1820"))
+
     # The technician edits the config; a second run changes nothing at all, and says so.
     config.write_text(config.read_text().replace('name = "Twos and Sevens"', 'name = "Room 3"'))
     before = snapshot(root)
@@ -141,6 +168,7 @@ def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_p
     assert snapshot(root) == before
     for line in ("checkout: /opt/twos-and-sevens unchanged", "installation.toml kept as it is", "unchanged"):
         assert line in again
+    assert "jack.env kept as it is" in again and "twos-and-sevens-jack enabled" in again
     assert "created" not in again and "wrote" not in again
 
     # An update of the clone reaches /opt, the config still untouched.
@@ -150,6 +178,8 @@ def test_system_install_twice_keeps_the_config_and_uninstalls(clone, root, tmp_p
 
     said = install(clone, root, "--uninstall")
     assert not unit.exists() and not wants.is_symlink() and not opt.exists()
+    assert not jack_unit.exists() and not jack_wants.is_symlink() and not grant.exists()
+    assert "hw:CARD=UMC1820" in jack_env.read_text()  # the technician's settings stay, with the config
     assert not (root / "usr/local/bin/twos-and-sevens").is_symlink()
     assert 'name = "Room 3"' in config.read_text() and (root / "var/lib/twos-and-sevens").is_dir()
     assert account(root, "twos-and-sevens") == (uid, gid) and "userdel twos-and-sevens" in said
@@ -195,6 +225,15 @@ def test_refuses_what_it_cannot_do(clone, root):
     assert not (root / "opt").exists()
     typo = subprocess.run([str(clone / "scripts/install-service.sh"), "--unistall"], capture_output=True, text=True)
     assert typo.returncode == 2 and "unknown option --unistall" in typo.stderr
+    for options, said in (
+        (["--user", "gallery", "--session", "gallery"], "--session is for the system unit"),
+        (["--session", "nosuchaccount"], "no account 'nosuchaccount'"),
+    ):
+        refused = subprocess.run(
+            [str(clone / "scripts/install-service.sh"), "--root", str(root), *options], capture_output=True, text=True
+        )
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    assert not (root / "opt").exists()
 
 
 # Where an installed daemon keeps its state and its socket, and how the commands find it.

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import InstallationConfig
+from daemon.testing.service import ServiceUnit
 from tests.conftest import REPO
 
 UNITS = {
@@ -82,3 +83,59 @@ def test_unit_runs_the_daemon_the_way_the_supervisor_expects(scope):
     assert float(service["TimeoutStopSec"]) > stop_fade + 10  # fades out and exits well inside the timeout
     assert float(service["WatchdogSec"]) >= 2 * InstallationConfig().supervision.heartbeat_timeout_seconds
     assert "StartLimitBurst" in unit["Unit"]
+
+
+# The system unit's sound and picture: its JACK server's unit, that unit's settings, the session's grant.
+
+JACK_UNIT = REPO / "systemd" / "twos-and-sevens-jack.service"
+JACK_ENV = REPO / "systemd" / "jack.env"
+DISPLAY_GRANT = REPO / "systemd" / "autostart" / "twos-and-sevens-display.desktop"
+
+
+def test_the_jack_unit_verifies_clean_and_a_typo_is_found(tmp_path):
+    assert verify(JACK_UNIT, "system", checkout_in_opt(tmp_path), tmp_path / "runtime") == ""
+    broken = tmp_path / "twos-and-sevens-jack.service"
+    broken.write_text(JACK_UNIT.read_text().replace("LimitRTPRIO=95", "LimitRTPRIO=lots"))
+    assert "Failed to parse resource value" in verify(broken, "system", tmp_path / "opt", tmp_path / "runtime")
+
+
+def unit_sections(path: Path) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd's keys are case-sensitive
+    unit.read_string(path.read_text())
+    return unit
+
+
+def test_the_jack_unit_serves_the_system_unit_as_its_own_user():
+    jack, main = unit_sections(JACK_UNIT), unit_sections(UNITS["system"])
+    # A JACK server is reachable only by its own user: the same one as the daemon's.
+    assert jack["Service"]["User"] == main["Service"]["User"] == "twos-and-sevens"
+    # Pulled in by the main unit once enabled, and up before it.
+    assert jack["Install"]["WantedBy"] == "twos-and-sevens.service"
+    assert "twos-and-sevens.service" in jack["Unit"]["Before"].split()
+    service = jack["Service"]
+    assert service["EnvironmentFile"] == "%E/twos-and-sevens/jack.env"
+    assert service["ExecStart"] == "/usr/bin/jackd $JACKD_OPTIONS $JACK_DRIVER"
+    assert service["Restart"] == "always" and service["LimitRTPRIO"] == "95"
+
+
+def test_the_shipped_jack_settings_match_the_shipped_config():
+    settings = {}
+    for line in JACK_ENV.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            settings[key] = value.strip('"').split()
+    driver = settings["JACK_DRIVER"]
+    assert driver[:2] == ["-d", "alsa"] and settings["JACKD_OPTIONS"] == ["-R"]
+    audio = InstallationConfig().audio
+    assert int(driver[driver.index("-r") + 1]) == audio.sample_rate_hz
+    assert int(driver[driver.index("-p") + 1]) == audio.block_frames
+
+
+def test_the_session_grants_the_display_to_the_system_units_user():
+    entry = unit_sections(DISPLAY_GRANT)["Desktop Entry"]
+    assert entry["Type"] == "Application" and entry["NoDisplay"] == "true"
+    assert entry["Exec"] == f"xhost +SI:localuser:{unit_sections(UNITS['system'])['Service']['User']}"
+    # The grant is the display's way in: the unit names the display and no X authority file.
+    environment = ServiceUnit.read(UNITS["system"]).settings["Environment"]
+    assert "DISPLAY=:0" in environment and not any(e.startswith("XAUTHORITY=") for e in environment)
