@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -286,15 +287,24 @@ def test_the_commands_look_for_the_socket_in_a_known_order(tmp_path, monkeypatch
     assert loader.control_socket_candidates(checkout) == [tmp_path / "env.sock"]
 
 
-def test_status_override_skip_from_another_folder_reach_the_user_units_daemon(tmp_path, mnist_root, classifier_file):
+@pytest.fixture
+def short_home():
+    """A folder with a short path (a Unix socket's path is at most 108 bytes), removed afterwards."""
+    home = Path(tempfile.mkdtemp(prefix="tas-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_status_override_skip_from_another_folder_reach_the_user_units_daemon(
+    tmp_path, short_home, mnist_root, classifier_file
+):
     import json
-    import tempfile
 
     from daemon.testing import RunningDaemon
     from tests.conftest import run_cli
     from tests.test_supervision import SHORT_CYCLE
 
-    home = Path(tempfile.mkdtemp(prefix="tas-"))  # short: a Unix socket's path is at most 108 bytes
+    home = short_home
     runtime = home / "run"
     xdg = {
         "XDG_CONFIG_HOME": str(home / "config"),

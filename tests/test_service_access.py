@@ -148,7 +148,7 @@ def test_the_service_plays_into_its_jack_unit_and_shows_on_the_display_its_sessi
     assert jackd[:2] == ["/usr/bin/jackd", "-R"] and "-r" in jackd and "48000" in jackd, jackd
     jack_log = pc.scratch / "jackd.log"
     with jack_log.open("w") as log:
-        jack = pc.start(pc.unit_process(jack_unit, jackd, jack_env), jack_env, stdout=log, stderr=subprocess.STDOUT)
+        jack = pc.start(pc.unit_process(jack_unit, jackd), jack_env, stdout=log, stderr=subprocess.STDOUT)
 
     def jack_ports() -> dict[str, list[str]]:
         """What the technician's check shows: `sudo -u twos-and-sevens jack_lsp -c`."""
@@ -187,10 +187,10 @@ def test_the_service_plays_into_its_jack_unit_and_shows_on_the_display_its_sessi
         # WorkingDirectory; DISPLAY is this X server's (a drop-in on a PC whose projectors are not on :0).
         env = pc.environment(main_unit, service) | {"JACK_DEFAULT_SERVER": server, "DISPLAY": session.env["DISPLAY"]}
         assert "XAUTHORITY" not in env  # the session's grant stands in for a cookie
-        command = pc.unit_process(main_unit, pc.command(main_unit, env), env)
+        command = pc.unit_process(main_unit, pc.command(main_unit, env))
         daemon = RunningService(command, env, pc.path(main_unit.one("WorkingDirectory")))
         try:
-            # Before the session grants its display: the picture is refused, and says where it looked.
+            # Before the session grants its display: the picture is refused, and says why.
             refused = daemon.wait_for(lambda e: e["event"] == "image_unavailable", 90, "image_unavailable")
             assert "cannot open the X display" in refused["error"], refused
             # The sound is there all the same: the daemon's JACK client on every speaker.

@@ -200,7 +200,7 @@ class GalleryPC:
         self.started.append(process)
         return process
 
-    def unit_process(self, unit: ServiceUnit, argv: list[str], env: Mapping[str, str]) -> list[str]:
+    def unit_process(self, unit: ServiceUnit, argv: list[str]) -> list[str]:
         """`argv` as the unit runs it: as its User= with SupplementaryGroups= (or root)."""
         if not unit.one("User"):
             return self.as_root(argv)
