@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import secrets
 import time
@@ -15,7 +16,7 @@ from daemon.config import LoadedConfig
 from daemon.gan.classifier import DigitClassifier, load_classifier, train_classifier
 from daemon.gan.dataset import MnistImages, ensure_mnist, load_images
 from daemon.gan.device import select_device
-from daemon.gan.pacing import Pacer, pacing_law
+from daemon.gan.pacing import PLAN_AFTER_STEPS, Pacer, pacing_law
 from daemon.gan.trainer import GanTrainer, RunSpec
 from daemon.logs import get_logger
 from daemon.metrics import MetricFrame
@@ -81,10 +82,13 @@ class Instrument:
         flat_out: bool = False,
         duration_seconds: float | None = None,
         wait: Callable[[float], None] = time.sleep,
+        asked_at: float | None = None,
     ) -> LiveRun:
         """A run of the preset, paced to fill its duration (or `duration_seconds`: a schedule slot, an override).
 
         `wait(seconds)` holds a paced step; one that returns early (the run is to end) lets it go at once.
+        `asked_at` (time.monotonic()) is when the run was asked for: its time counts from then, so
+        building the models does not push its end past its slot's.
         """
         config = self.loaded.config
         preset = config.runs[preset_name]
@@ -96,7 +100,7 @@ class Instrument:
         # Scale the duration with a shortened run, so --steps keeps the preset's pace.
         duration = duration_seconds or preset.duration_seconds * spec.steps / preset.steps
         law = pacing_law(preset.pacing, preset.pacing_exponent)
-        pacer = None if flat_out else Pacer(duration, spec.steps, sleep=wait, law=law)
+        pacer = None if flat_out else Pacer(duration, spec.steps, sleep=wait, law=law, start=asked_at)
         return LiveRun(spec, trainer, Recorder(root, spec, str(self.device)), pacer, self.loaded)
 
 
@@ -128,13 +132,12 @@ class LiveRun:
         )
         status, last_log = "failed", time.monotonic()
         try:
-            for _ in range(self.spec.steps - self.trainer.step_count):
+            while self.trainer.step_count < self.trainer.steps_total:
                 if self.pacer:
                     self.pacer.before_step()
                 frame = self.trainer.step()
                 if self.pacer:
-                    self.pacer.after_step()
-                    self._warn_if_slow(frame.step)
+                    self._follow_plan(self.pacer)
                 self.recorder.on_frame(frame)
                 if every and time.monotonic() - last_log >= every:
                     last_log = time.monotonic()
@@ -147,26 +150,48 @@ class LiveRun:
         finally:
             self._end(status)
 
-    def _warn_if_slow(self, step: int) -> None:
+    def pace(self) -> dict:
+        """The plan against the machine, for the trainer's heartbeat (`status` shows it): empty when flat out."""
         pacer = self.pacer
-        if step != 20 or pacer is None:  # called only for a paced run
-            return
-        rate = pacer.machine_steps_per_second
-        if pacer.projected_seconds > pacer.duration_seconds * 1.05:
-            self.log.warning(
-                "run_slower_than_preset",
-                machine_steps_per_second=round(rate, 2),
-                preset_steps_per_second=round(pacer.preset_steps_per_second, 2),
-                projected_seconds=round(pacer.projected_seconds),
-                fix="lower the preset's steps, raise duration_seconds, or give training more threads",
-            )
-        else:
-            self.log.info(
-                "run_paced",
-                machine_steps_per_second=round(rate, 2),
-                preset_steps_per_second=round(pacer.preset_steps_per_second, 2),
-                pacing=pacer.law.kind,
-            )
+        if pacer is None:
+            return {}
+        return {
+            "run_id": self.spec.run_id,
+            "pacing": pacer.law.kind,
+            "seconds": round(pacer.duration_seconds, 1),
+            "preset_steps": pacer.preset_steps,
+            "planned_steps": pacer.steps,
+            "planned_steps_per_second": round(pacer.planned_steps_per_second, 2),
+            "measured_steps_per_second": _finite(pacer.machine_steps_per_second),
+            "fitted": pacer.fitted,
+            "replans": pacer.replans,
+        }
+
+    def _follow_plan(self, pacer: Pacer) -> None:
+        """After a paced step: take the pacer's plan (fitted to the machine) and say what it is."""
+        replans = pacer.replans
+        pacer.after_step()
+        self.trainer.steps_total = pacer.steps
+        self.recorder.planned(pacer.steps)
+        numbers = {
+            "machine_steps_per_second": round(pacer.machine_steps_per_second, 2),
+            "preset_steps_per_second": round(pacer.preset_steps_per_second, 2),
+            "preset_steps": pacer.preset_steps,
+            "planned_steps": pacer.steps,
+            "seconds": round(pacer.duration_seconds, 1),
+        }
+        if pacer.done == PLAN_AFTER_STEPS:
+            if pacer.fitted:
+                self.log.warning(
+                    "run_slower_than_preset",
+                    **numbers,
+                    projected_seconds=round(pacer.projected_seconds),
+                    fix="lower the preset's steps, raise duration_seconds, or give training more threads",
+                )
+            else:
+                self.log.info("run_paced", **numbers, pacing=pacer.law.kind)
+        elif pacer.replans != replans:
+            self.log.info("run_replanned", step=pacer.done, **numbers)
 
     def _end(self, status: str) -> None:
         summary = self.recorder.close(status)
@@ -185,6 +210,10 @@ class LiveRun:
             seconds=round(seconds, 1),
             **_rounded(summary["last_streams"]),
         )
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 2) if math.isfinite(value) else None
 
 
 def _rounded(streams: dict) -> dict:

@@ -105,6 +105,8 @@ class GanTrainer:
         # The grid always shows the same latent points, so its evolution is legible.
         self.grid_latent = self._latent(streams.grid_samples)
         self.step_count = 0
+        # The steps this run is planned to take: the spec's, fewer when it is fitted to a slow machine.
+        self.steps_total = spec.steps
         self.started = time.time()
         self.samples: dict[str, float] = {}
         self.samples_step = 0
@@ -171,7 +173,7 @@ class GanTrainer:
             run_id=self.spec.run_id,
             preset=self.spec.preset_name,
             step=self.step_count,
-            steps_total=self.spec.steps,
+            steps_total=self.steps_total,
             time_unix_seconds=now,
             elapsed_seconds=now - self.started,
             loss_generator=loss_g,
@@ -207,7 +209,7 @@ class GanTrainer:
 
     def _pictures_if_due(self) -> dict[str, np.ndarray]:
         """The sample grid and the first grid sample's feature maps, on the grid cadence and at the end."""
-        if not self._due(self.step_count, self.cadence.grid_every_steps) and self.step_count != self.spec.steps:
+        if not self._due(self.step_count, self.cadence.grid_every_steps) and self.step_count != self.steps_total:
             return {}
         with torch.no_grad():
             images, features = self.generator.forward_with_features(self.grid_latent)
@@ -224,5 +226,5 @@ class GanTrainer:
 
     def frames(self) -> Iterator[MetricFrame]:
         """Every remaining step's frame, flat out."""
-        while self.step_count < self.spec.steps:
+        while self.step_count < self.steps_total:
             yield self.step()

@@ -66,11 +66,15 @@ class Recording:
 
     def frames(self, with_grids: bool = True) -> Iterator[MetricFrame]:
         """Every whole frame, in order, each with its grid and insides mosaic when they were saved."""
-        for record in self.records():
+        records = self.records()
+        # Re-timed by the steps the run ended planning: a run fitted to a slow machine mid-way keeps its order.
+        steps = records[-1].get("steps_total") if records else None
+        steps = steps if type(steps) is int and steps > 0 else None
+        for record in records:
             names = {picture: record.pop(f"{picture}_png", None) for picture in PICTURE_FOLDERS}
             pictures = {p: self._picture(name) for p, name in names.items() if name} if with_grids else {}
-            if self.run_seconds is not None and record.get("steps_total"):
-                record["elapsed_seconds"] = record["step"] / record["steps_total"] * self.run_seconds
+            if self.run_seconds is not None and steps:
+                record["elapsed_seconds"] = record["step"] / steps * self.run_seconds
             yield MetricFrame.from_record(record, **pictures)
 
     def _picture(self, name: str) -> np.ndarray | None:

@@ -72,6 +72,10 @@ class Recorder:
         if time.monotonic() - self.summary_written >= SUMMARY_EVERY_SECONDS:
             self._write_summary()
 
+    def planned(self, steps: int) -> None:
+        """The run was fitted to the machine: `steps_total` is the steps it now plans, not the preset's."""
+        self.summary["steps_total"] = steps
+
     def close(self, status: str = "completed") -> dict:
         """Finish the run: `completed`, `stopped` (asked to) or `failed`."""
         self.log.close()

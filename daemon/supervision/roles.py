@@ -164,7 +164,13 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
 
     _listen(link, stop, handle)
     liveness = Liveness()
-    HeartbeatSender(link, progress=liveness.mark, status=dict).start()
+    playing: list[LiveRun] = []  # the run now playing, whose plan each heartbeat carries
+
+    def pace() -> dict:
+        runs = list(playing)  # one read: the run may end meanwhile
+        return {"pace": runs[0].pace()} if runs else {}
+
+    HeartbeatSender(link, progress=liveness.mark, status=pace).start()
     link.send(Ready())
     liveness.loading()  # MNIST into memory and the classifier: single calls that take seconds
     try:
@@ -181,7 +187,8 @@ def _trainer(loaded: LoadedConfig, link: Link, stop: threading.Event, options: d
             continue
         if isinstance(message, Play):
             ending.clear()
-            _play_run(instrument, link, commands, stop, message, options.get("flat_out", False), wait, liveness)
+            flat_out = options.get("flat_out", False)
+            _play_run(instrument, link, commands, stop, message, flat_out, wait, liveness, playing)
             link.send(Idle())
     return 0
 
@@ -231,10 +238,13 @@ def _play_run(
     flat_out: bool,
     wait: Callable[[float], None],
     liveness: Liveness,
+    playing: list[LiveRun],
 ) -> None:
     """One run, its frames to the supervisor (streams, and pictures when a step made them), until it ends."""
+    asked_at = time.monotonic()
     liveness.loading()  # the run's models and its first step, until that step's frame
-    run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait)
+    run = instrument.start(play.preset, flat_out=flat_out, duration_seconds=play.seconds, wait=wait, asked_at=asked_at)
+    playing[:] = [run]
     frames = iter(run)
     link.send(RunStarted(run.spec.run_id, play.preset, play.seconds))
     paused = False
@@ -273,6 +283,7 @@ def _play_run(
         status = "failed"
         get_logger("trainer").exception("run_failed", preset=play.preset)
     finally:
+        playing.clear()
         link.send(RunEnded(run.spec.run_id, status))
 
 

@@ -399,7 +399,7 @@ class Supervisor:
             "healthy": not problems and not self.stopping,
             "problems": problems + (["stopping"] if self.stopping else []),
             "uptime_seconds": round(time.monotonic() - self.started, 1),
-            "run": dict(self.current_run),
+            "run": self._run_status(),
             "streams": self.streams,
             "frames": self.frames,
             "children": children,
@@ -413,6 +413,15 @@ class Supervisor:
             },
             "log": merged_problems(list(RECENT_PROBLEMS), {role: c.status for role, c in self.children.items()}),
         }
+
+    def _run_status(self) -> dict:
+        """The run now playing and, from the trainer's heartbeat, its plan against what the machine measures."""
+        run = dict(self.current_run)
+        trainer = self.children.get("trainer")
+        pace = trainer.status.get("pace") if trainer is not None and isinstance(trainer.status, dict) else None
+        if run and isinstance(pace, dict) and pace.get("run_id") == run.get("run_id"):
+            run["pace"] = {key: value for key, value in pace.items() if key != "run_id"}
+        return run
 
     def _receive(self, timeout: float) -> None:
         links = {child.link.connection: (child, child.link) for child in self.children.values() if child.link}
@@ -451,6 +460,7 @@ class Supervisor:
         if self.osc is not None:
             self.osc.frame(frame)
         self.current_run["step"] = frame.step
+        self.current_run["steps_total"] = frame.steps_total
         self.streams = {name: round(value, 6) for name, value in frame.streams.items()}
         self.frames += 1
 
