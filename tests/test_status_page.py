@@ -99,6 +99,12 @@ def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist
         looks = [Dom(page_dom(url)) for _ in range(3)]
         first = looks[0]
         assert first.text("run").startswith(run["preset"]) and run["run_id"] in first.text("run")
+        # The plan: "step 12 of 2000", or on a machine too slow for it "of 650 (fitted: 2000 asked, …)".
+        planned = re.search(
+            r"step \d+ of (\d+)( \(fitted: (\d+) asked, [\d.]+ of [\d.]+ steps/s\))?", first.text("run")
+        )
+        assert planned, first.text("run")
+        assert planned[2] is None or int(planned[1]) < int(planned[3])
         assert first.text("health") in ("healthy", "needs a look") and "open until" in first.text("open")
         meters = [dom.with_attribute("data-speaker") for dom in looks]
         assert [len(m) for m in meters] == [CHANNELS] * 3

@@ -35,7 +35,7 @@ function draw(status) {
 
   const run = status.run || {};
   $("run").dataset.preset = run.preset || "";
-  text("run", run.preset ? `${run.preset} — step ${run.step ?? 0} — ${run.run_id}` : "no run");
+  text("run", run.preset ? `${run.preset} — step ${run.step ?? 0}${steps(run)} — ${run.run_id}` : "no run");
   $("progress").value = (status.streams || {}).progress || 0;
   const history = status.history || {};
   $("sparks").innerHTML = Object.entries(history.streams || {}).map(([name, values]) => {
@@ -84,3 +84,13 @@ async function poll() {
 }
 
 poll();
+
+// " of 650 (fitted: 2000 asked, 2.9 of 8.3 steps/s)": the plan against what the machine measures.
+function steps(run) {
+  const pace = run.pace;
+  if (!run.steps_total) return "";
+  if (!pace || !pace.fitted) return ` of ${run.steps_total}`;
+  const rate = (value) => (typeof value === "number" ? value.toFixed(1) : "?");
+  const asked = rate(pace.preset_steps / pace.seconds);
+  return ` of ${run.steps_total} (fitted: ${pace.preset_steps} asked, ${rate(pace.measured_steps_per_second)} of ${asked} steps/s)`;
+}
