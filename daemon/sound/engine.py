@@ -39,6 +39,8 @@ class SoundEngine:
         # The key: a ratio to fundamental_hz that every pitched layer follows (the drift of the fundamental).
         self.pitch = pyo.SigTo(1.0, time=DEZIPPER_SECONDS, init=1.0)
         self.table, recorded = self._material(audio, sample_rate_hz, base_dir)
+        # One pink noise for the organ's wind and the noise floor: pyo's random numbers cost a layer's worth.
+        self.pink = pyo.PinkNoise()
         self.organ = Organ(
             audio.fundamental_hz,
             self.pitch,
@@ -46,6 +48,7 @@ class SoundEngine:
             p("drone.brightness"),
             p("drone.beating_hz"),
             p("drone.wind"),
+            self.pink,
         )
         # With the artist's recording, the drone layer is the organ and the recording, looped.
         self.recorded = RecordedDrone(self.table, p("drone.level"), p("drone.brightness")) if recorded else None
@@ -65,7 +68,7 @@ class SoundEngine:
         bits, rate = p("glitch.crush_bits"), p("glitch.downsample")
         self.crushed_grains = Crusher(self.grains.output, bits, rate)
         self.crushed_glitch = Crusher(self.clicks.output + self.stutter.output, bits, rate)
-        self.noise = NoiseFloor(p("noise.level"), p("noise.cutoff_hz"))
+        self.noise = NoiseFloor(p("noise.level"), p("noise.cutoff_hz"), self.pink)
         self.digits = DigitVoices(
             digit_frequencies(digits, audio.fundamental_hz),
             [self.params[name] for name in VECTOR_TARGETS["sound.digits.voices"]],

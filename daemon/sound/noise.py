@@ -8,5 +8,7 @@ __all__ = ["NoiseFloor"]
 
 
 class NoiseFloor:
-    def __init__(self, level, cutoff_hz):
-        self.output = pyo.ButLP(pyo.PinkNoise(), freq=cutoff_hz, mul=level * 0.5)
+    """`noise` (pink) through a low-pass at `cutoff_hz`."""
+
+    def __init__(self, level, cutoff_hz, noise):
+        self.output = pyo.ButLP(noise, freq=cutoff_hz, mul=level * 0.5)
