@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from daemon.config import ConfigInvalid, parse
-from daemon.config.schema import MappingEntry
+from daemon.config.schema import MappingEntry, SpaceLayer
 from daemon.mapping import element_mappings
 from daemon.metrics import VECTOR_STREAMS, stream_names
 from daemon.recording.reader import Recording
-from daemon.sound.digits import TWIN_BEAT_HZ, digit_frequencies
+from daemon.sound.digits import TWIN_BEAT_HZ, VOICE_GAIN, DigitVoices, digit_frequencies
 from daemon.sound.engine import SoundEngine
 from daemon.sound.key import key_ratio
 from daemon.sound.master import db_to_gain
-from daemon.sound.server import ManualServer
+from daemon.sound.server import ManualServer, pyo
 from daemon.targets import SOUND_PARAMETERS, VECTOR_TARGETS, mapping_targets
 from daemon.testing import render_audio
 
@@ -92,6 +92,27 @@ def test_contrast_pushes_the_quieter_voices_back_and_keeps_the_loudest(contrast)
         engine_alone(parse("[audio]\nstartup_ramp_seconds = 0.0\n"), values, 2 * window).mean(axis=1), pitches, window
     )
     assert levels[2] == pytest.approx(alone.mean(axis=0)[2], abs=0.3)  # the loudest is untouched
+
+
+def test_a_voice_is_a_pair_of_sines_twin_beat_apart():
+    """One lit voice alone, sample for sample: VOICE_GAIN × (sin 2πft + sin 2π(f + TWIN_BEAT_HZ)t), over a
+    whole beat, within 1 % of its peak (the voices are built as one sine under the pair's shimmer)."""
+    pitch, lit = 247.0, 1
+    server = ManualServer(1, SR, 1024, 1)
+    try:
+        voices = [pyo.Sig(1.0 if d == lit else 0.0) for d in range(10)]
+        layout = SpaceLayer(position=0.0, rotation_hz=0.0, spread=1.0)
+        digits = DigitVoices(
+            [pitch if d == lit else 100.0 for d in range(10)], voices, pyo.Sig(1.0), pyo.Sig(1.0), 1, layout
+        )
+        digits.output.out()
+        out = np.concatenate([server.block()[:, 0].copy() for _ in range(int(SR / TWIN_BEAT_HZ / 1024) + 4)])
+    finally:
+        server.close()
+    t = np.arange(out.size) / SR
+    pair = VOICE_GAIN * (np.sin(2 * np.pi * pitch * t) + np.sin(2 * np.pi * (pitch + TWIN_BEAT_HZ) * t))
+    settled = slice(4 * 1024, None)  # after the placement's glide in from silence
+    assert np.abs(out[settled] - pair[settled]).max() < 0.01 * 2 * VOICE_GAIN
 
 
 def test_ten_silent_voices_under_contrast_are_silence_not_nan():

@@ -81,14 +81,15 @@ class SoundEngine:
         self.voice_names = VECTOR_TARGETS["sound.digits.voices"]
         self.voice_index = {name: index for index, name in enumerate(self.voice_names)}
         self.voice_targets = np.array([SOUND_PARAMETERS[name].default for name in self.voice_names])
-        self.layers = [
-            Placement(drone, channels, space.drone),
-            Placement(self.crushed_grains.output, channels, space.grains),
-            Placement(self.crushed_glitch.output, channels, space.glitch),
-            Placement(self.noise.output, channels, space.noise),
+        self.placements = [
+            Placement([drone], channels, space.drone),
+            Placement([self.crushed_grains.output], channels, space.grains),
+            Placement([self.crushed_glitch.output], channels, space.glitch),
+            Placement([self.noise.output], channels, space.noise),
+            self.digits.placement,
         ]
         # One stream per speaker, or .out() would wrap extra streams onto channels and sum them.
-        outputs = [layer.output for layer in self.layers] + [self.digits.output]
+        outputs = [placement.output for placement in self.placements]
         assert all(len(output) == channels for output in outputs), [len(output) for output in outputs]
         mix = sum(outputs[1:], outputs[0])
         self.drive = pyo.Disto(mix, drive=p("overdrive.drive"), slope=0.7)
@@ -127,8 +128,9 @@ class SoundEngine:
         self.master.set_trim(gains)
 
     def advance(self, seconds: float) -> None:
-        """Control-rate motion that pyo does not do by itself: the digit voices' ring turning."""
-        self.digits.turn(seconds)
+        """Control-rate motion that pyo does not do by itself: the layers' and the digit voices' rings turning."""
+        for placement in self.placements:
+            placement.turn(seconds)
 
     @staticmethod
     def _material(audio: Audio, sample_rate_hz: int, base_dir: Path):
