@@ -35,6 +35,9 @@ class SoundEngine:
         self.params = {
             name: pyo.SigTo(p.default, time=DEZIPPER_SECONDS, init=p.default) for name, p in SOUND_PARAMETERS.items()
         }
+        # Set on their one stream each: SigTo.setValue's checks and list handling (it serves any number of
+        # streams) cost more than the change itself, for thirty parameters at every block.
+        self.setters = {name: param.getBaseObjects()[0].setValue for name, param in self.params.items()}
         p = lambda name: self.params[f"sound.{name}"]  # noqa: E731
         # The key: a ratio to fundamental_hz that every pitched layer follows (the drift of the fundamental).
         self.pitch = pyo.SigTo(1.0, time=DEZIPPER_SECONDS, init=1.0)
@@ -111,10 +114,10 @@ class SoundEngine:
                 self.voice_targets[self.voice_index[name]] = value
                 voices_moved = True
             else:
-                self.params[name].value = value
+                self.setters[name](value)
         if voices_moved:
             for name, level in zip(self.voice_names, contrasted(self.voice_targets, self.contrast), strict=True):
-                self.params[name].value = float(level)
+                self.setters[name](float(level))
 
     def retune(self, ratio: float, seconds: float) -> None:
         """Glide every pitched layer to `ratio` × its configured pitch over `seconds`."""
