@@ -1,9 +1,11 @@
 """Would the watch trip on a shipped regime? Each regime's sound per speaker and each default scene, at its pace.
 
-    TWOS_AND_SEVENS_MNIST=../shared/data/mnist .venv/bin/python benchmarks/watch_regimes.py [--steps 400]
+    TWOS_AND_SEVENS_MNIST=../shared/data/mnist .venv/bin/python benchmarks/watch_regimes.py \
+        [--steps 400 | --steps 0] [--classifier var/classifier.pt]
 
-Real training (flat out, CPU) gives each regime's frames; they are then fed to the visual
-director with the shipped mappings at the pace the preset plays them (steps / duration_seconds),
+Real training (flat out, CPU) gives each regime's frames (`--steps 0`: the preset's whole run;
+with `--classifier`, the judge's streams and the digit layer too); they are then fed to the visual
+director with the shipped mappings at the times the preset's pacing law releases them,
 the scene drawn at 10 fps through EGL, and looked at every 2 s of run time exactly as a
 projector window does (daemon.visuals.looks). Printed per regime and scene: the looks, the
 smallest change between two looks, and how many fell below [watch] frozen_change; the watch
@@ -16,14 +18,22 @@ and the longest stretch below [watch] silence_floor_dbfs (the watch trips at sil
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
+import pickle
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daemon.config import parse
 from daemon.config.loader import SHIPPED_SHADERS, LoadedConfig
+from daemon.config.schema import RunPreset
+from daemon.gan.classifier import load_classifier
+from daemon.gan.pacing import pacing_law
 from daemon.testing import feed
 from daemon.testing.training import train_frames
 
@@ -46,11 +56,11 @@ def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
             conductor = Conductor(engine, config.mapping, audio)
             meters = OutputMeters(engine.master.output)
             conductor.fade(1.0, 0.0)
-            per_block = config.runs[preset].steps / config.runs[preset].duration_seconds * server.block_seconds
+            released = release_times(config.runs[preset], len(frames))
             blocks_a_second = round(1 / server.block_seconds)
             seconds: list[list[float]] = []
-            for block in range(int(len(frames) / per_block)):
-                feed(conductor, frames[int(block * per_block) : int((block + 1) * per_block)])
+            for block, batch in enumerate(paced(frames, released, server.block_seconds)):
+                feed(conductor, batch)
                 conductor.tick(server.block_seconds)
                 server.block()
                 meters.sample()
@@ -70,16 +80,43 @@ def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
         print(f"{preset:10s} quietest second per speaker (dBFS): {shown}   longest below the floor: {longest} s")
 
 
+def release_times(preset: RunPreset, steps: int) -> list[float]:
+    """When a gallery releases each of `steps` steps of the preset, by its pacing law (seconds from the start)."""
+    law = pacing_law(preset.pacing, preset.pacing_exponent)
+    seconds = preset.duration_seconds * steps / preset.steps
+    return [seconds * law(k / steps) for k in range(steps)]
+
+
+def paced(frames: list, released: list[float], tick_seconds: float) -> Iterator[list]:
+    """Tick by tick of `tick_seconds`, the frames released during it, until the last one is out."""
+    start = 0
+    for tick in range(int(released[-1] / tick_seconds) + 1):
+        end = bisect.bisect_left(released, (tick + 1) * tick_seconds)
+        yield frames[start:end]
+        start = end
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=400, help="steps a regime; 0: the preset's whole run")
+    parser.add_argument("--classifier", type=Path, help="the judge's weights (var/classifier.pt): digits heard too")
+    parser.add_argument("--frames", type=Path, help="keep the trained frames in this file, or read them from it")
     parser.add_argument("--presets", nargs="*", default=["healthy", "collapsed", "underfit", "random"])
     args = parser.parse_args()
     mnist = os.environ.get("TWOS_AND_SEVENS_MNIST", "../shared/data/mnist")
     loaded = LoadedConfig(parse(f'[data]\nmnist_path = "{Path(mnist).resolve()}"\n'), "benchmark", Path.cwd())
     config = loaded.config
     # All training first: torch and an EGL context in one process are kept apart in time.
-    trained = {preset: train_frames(loaded, preset, args.steps)[0] for preset in args.presets}
+    if args.frames and args.frames.exists():  # measured before: only the sound and the looks again
+        trained = pickle.loads(args.frames.read_bytes())
+    else:
+        judge = load_classifier(args.classifier, torch.device("cpu"))[0] if args.classifier else None
+        trained = {
+            preset: train_frames(loaded, preset, args.steps or config.runs[preset].steps, classifier=judge)[0]
+            for preset in args.presets
+        }
+        if args.frames:
+            args.frames.write_bytes(pickle.dumps(trained))
     from daemon.visuals.director import VisualDirector
     from daemon.visuals.headless import HeadlessCanvas
     from daemon.visuals.looks import LOOK_EVERY_SECONDS, Looker
@@ -88,16 +125,17 @@ def main() -> int:
     canvas = HeadlessCanvas(SHIPPED_SHADERS, 320, 180)
     texture = canvas.output.color_attachments[0]
     threshold = config.watch.frozen_change
-    print(f"[watch] frozen_change = {threshold}, looks every {LOOK_EVERY_SECONDS} s, {args.steps} steps a regime")
+    steps = args.steps or "all the"
+    print(f"[watch] frozen_change = {threshold}, looks every {LOOK_EVERY_SECONDS} s, {steps} steps a regime")
     for preset, frames in trained.items():
-        per_tick = config.runs[preset].steps / config.runs[preset].duration_seconds / FPS
+        released = release_times(config.runs[preset], len(frames))
         for projector in config.video.projector:
             director = VisualDirector(config.mapping, config.video)
             director.fade(1.0, 0.0)
             looker = Looker(canvas.ctx)
             changes, due = [], 0.0
-            for tick in range(int(len(frames) / per_tick)):
-                feed(director, frames[int(tick * per_tick) : int((tick + 1) * per_tick)])
+            for tick, batch in enumerate(paced(frames, released, 1 / FPS)):
+                feed(director, batch)
                 director.tick(1 / FPS)
                 canvas.draw(projector.scene, director, read=False)
                 if tick / FPS >= due:
