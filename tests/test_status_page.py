@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daemon.testing import config_for, gallery, page_dom, page_screenshot
+from daemon.testing import OpenPage, config_for, gallery, page_dom, page_screenshot
 from tests.test_supervision import SHORT_CYCLE
 
 TOKEN = "page-s3cret"
@@ -28,6 +29,7 @@ class Dom(HTMLParser):
 
     def __init__(self, html: str):
         super().__init__()
+        self.html = html
         self.elements: list[tuple[str, dict, list[str]]] = []
         self._open: list[int] = []
         self.feed(html)
@@ -51,6 +53,20 @@ class Dom(HTMLParser):
 
     def with_attribute(self, name: str) -> list[dict]:
         return [attrs for _, attrs, _ in self.elements if name in attrs]
+
+
+def _watch(page: OpenPage, until, timeout: float = 30.0) -> list[Dom]:
+    """The open page looked at every half second until `until(dom)`; every look (AssertionError at `timeout`)."""
+    looks: list[Dom] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        looks.append(Dom(page.dom()))
+        with contextlib.suppress(StopIteration):  # an element not drawn yet
+            if until(looks[-1]):
+                return looks
+        time.sleep(0.5)
+    last = looks[-1].html[:2000] if looks else ""
+    raise AssertionError(f"the open page never showed it in {timeout} s; last: {last}")
 
 
 def raw_get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
@@ -118,31 +134,35 @@ def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist
         states = {a["data-role"]: None for a in first.with_attribute("data-role")}
         assert set(states) == {"trainer", "sound", "image"}
 
-        # A child killed while the page watches: it shows as restarting, then playing again.
-        image_pid = status["children"]["image"]["pid"]
-        os.kill(image_pid, signal.SIGKILL)
-        seen = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            html = page_dom(url, script_seconds=2.0)
-            state = re.search(r'data-role="image"><td>image</td><td class="(\w+)"', html)
-            seen.append(state.group(1) if state else None)
-            if seen[-1] == "playing" and any(s not in ("playing", None) for s in seen):
-                break
-        assert any(s not in ("playing", None) for s in seen) and seen[-1] == "playing", seen
-        assert "child_died" in Dom(html).text("log") or "child_died" in html
+        # One page held open, in real time, as on the technician's phone: it only polls /status, so it
+        # must come through a child's restart and a reload by itself.
+        with OpenPage(url) as page:
+            watched = _watch(page, lambda dom: dom.text("name") != "" and len(dom.with_attribute("data-speaker")))
+            assert watched[-1].text("name") == loaded.config.installation.name
 
-        # A reload (SIGHUP, as systemctl reload sends): the page, which only polls /status, shows the
-        # reloaded config and its meters still move. (Chromium's headless time is virtual, so one page
-        # cannot be held open across the reload here: each look is a fresh load.)
-        renamed = '[installation]\nname = "Renamed by a reload"\n[http]'
-        Path(loaded.source).write_text(Path(loaded.source).read_text().replace("[http]", renamed, 1))
-        os.kill(daemon.process.pid, signal.SIGHUP)
-        daemon.wait_for(lambda e: e["event"] == "config_reloaded", 10, "the reload")
-        after = [Dom(page_dom(url)) for _ in range(2)]
-        assert [dom.text("name") for dom in after] == ["Renamed by a reload"] * 2
-        levels = [[m["data-dbfs"] for m in dom.with_attribute("data-speaker")] for dom in after]
-        assert levels[0] != levels[1], levels
+            # A child killed while the page watches: it shows as restarting, then playing again.
+            os.kill(status["children"]["image"]["pid"], signal.SIGKILL)
+            seen: list[str | None] = []
+
+            def back_playing(dom: Dom) -> bool:
+                state = re.search(r'data-role="image"><td>image</td><td class="(\w+)"', dom.html)
+                seen.append(state.group(1) if state else None)
+                return seen[-1] == "playing" and any(s not in ("playing", None) for s in seen)
+
+            watched = _watch(page, back_playing, 90)
+            assert "child_died" in watched[-1].text("log") or "child_died" in watched[-1].html
+
+            # A reload (SIGHUP, as systemctl reload sends): the same page shows the reloaded config,
+            # and its meters still move.
+            renamed = '[installation]\nname = "Renamed by a reload"\n[http]'
+            Path(loaded.source).write_text(Path(loaded.source).read_text().replace("[http]", renamed, 1))
+            os.kill(daemon.process.pid, signal.SIGHUP)
+            daemon.wait_for(lambda e: e["event"] == "config_reloaded", 10, "the reload")
+            watched = _watch(page, lambda dom: dom.text("name") == "Renamed by a reload", 20)
+            levels = [[m["data-dbfs"] for m in dom.with_attribute("data-speaker")] for dom in watched[-1:]]
+            time.sleep(2.5)  # a poll later
+            levels.append([m["data-dbfs"] for m in Dom(page.dom()).with_attribute("data-speaker")])
+            assert len(levels[0]) == CHANNELS and levels[0] != levels[1], levels
 
         shot = page_screenshot(url, tmp_path / "status-page.png")
         assert shot.stat().st_size > 20_000

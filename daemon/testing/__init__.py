@@ -6,6 +6,7 @@ import importlib
 
 __all__ = [
     "JackRecorder",
+    "OpenPage",
     "RunningDaemon",
     "close_window",
     "config_for",
@@ -28,6 +29,7 @@ _HOMES = {
     "config_for": "config",
     "page_dom": "browser",
     "page_screenshot": "browser",
+    "OpenPage": "browser",
     "train_frames": "training",
     "render_audio": "audio",
     "JackRecorder": "audio",

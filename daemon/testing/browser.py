@@ -1,16 +1,24 @@
-"""A real browser in a test: headless Chromium loads a page, runs its scripts, and gives back the DOM or a PNG."""
+"""A real browser in a test: headless Chromium loads a page, runs its scripts, and gives back the DOM or a PNG;
+or holds one page open in real time, looked at over the DevTools protocol while its scripts run on."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
-__all__ = ["NoBrowser", "chromium", "page_dom", "page_screenshot"]
+import websocket
+
+__all__ = ["NoBrowser", "OpenPage", "chromium", "page_dom", "page_screenshot"]
 
 
 class NoBrowser(RuntimeError):
@@ -63,3 +71,83 @@ def page_screenshot(
 ) -> Path:
     _run(url, [f"--screenshot={path}", f"--window-size={size[0]},{size[1]}"], script_seconds, timeout)
     return path
+
+
+class OpenPage:
+    """One page held open in headless Chromium, in real time, as on the technician's phone: its scripts
+    keep polling between looks, so what it shows after a reload or a restart is what that one page made
+    of it. Driven over the DevTools protocol (`--remote-debugging-port`); `close()` kills the browser's
+    whole process group."""
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        self._profile = tempfile.TemporaryDirectory(prefix="tas-browser-")
+        self._log = Path(self._profile.name) / "stderr.log"
+        command = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",  # tests run as root in a container
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            f"--user-data-dir={self._profile.name}/profile",
+            "--remote-debugging-port=0",  # the port it chose is in its stderr
+            "about:blank",
+        ]
+        with self._log.open("w") as log:  # a file, not a pipe: a browser that logs never blocks on it
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        self._ids = itertools.count(1)
+        try:
+            port = self._devtools_port(timeout)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as answer:
+                target = next(t for t in json.load(answer) if t["type"] == "page")
+            self._socket = websocket.create_connection(
+                target["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True
+            )
+            self._call("Page.navigate", url=url)
+        except BaseException:
+            self.close()
+            raise
+
+    def _devtools_port(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", self._log.read_text(errors="replace"))
+            if found:
+                return int(found.group(1))
+            if self.process.poll() is not None:
+                raise NoBrowser(f"Chromium exited ({self.process.returncode}): {self._log.read_text()[-500:]}")
+            time.sleep(0.05)
+        raise NoBrowser(f"Chromium did not open its DevTools port within {timeout} s")
+
+    def _call(self, method: str, **params) -> dict:
+        call = next(self._ids)
+        self._socket.send(json.dumps({"id": call, "method": method, "params": params}))
+        while True:  # events the page sends meanwhile are skipped
+            answer = json.loads(self._socket.recv())
+            if answer.get("id") == call:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer["result"]
+
+    def evaluate(self, expression: str) -> object:
+        """The value of a JavaScript expression in the page, now."""
+        return self._call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def dom(self) -> str:
+        """The page's DOM as it is now."""
+        html = self.evaluate("document.documentElement.outerHTML")
+        return html if isinstance(html, str) else ""
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._socket.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._profile.cleanup()
+
+    def __enter__(self) -> OpenPage:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
