@@ -78,8 +78,9 @@ class Placement:
         if abs(step) * self.channels >= PLACE_STEP_SPACINGS:
             self.turned = (self.turned + step) % 1.0
             # Glide, for as long as this step took, to where the ring will stand when the next one is due,
-            # so the gains meet the ring's own at every placement. The conductor ticks as a block begins,
-            # `seconds` ahead of the sound: the glide starts where the ring stood a tick ago.
+            # so the gains meet the ring's own at every placement. Offline the conductor ticks as a block
+            # begins, `seconds` ahead of the sound, so the glide starts where the ring stood a tick ago
+            # (live, where ticks follow the sound, that lags a tick: 33 ms of a turn of five seconds or more).
             self.mixer.setTime(self.unplaced_seconds)
             self.unplaced_seconds = 0.0
             self._place(self.turned + step - self.layout.rotation_hz * seconds)
