@@ -158,17 +158,21 @@ def test_crop_and_rotation(canvas, short_runs):
         canvas_square.release()
 
 
+SPLIT_LINE = "float split = rgb_split * 0.02 * (resolution.x / resolution.y) / zoom;"  # in the pre-pass
+
+
 def test_a_broken_shader_keeps_the_last_good_program(tmp_path, canvas, short_runs):
     shutil.copy(SHIPPED_SHADERS / "samples.frag", tmp_path / "samples.frag")
     library = ShaderLibrary(canvas.ctx, tmp_path)
     good, _ = library.program("samples")
-    broken = (tmp_path / "samples.frag").read_text().replace("float split = rgb_split * 0.02;", "float split = ;")
+    broken = (tmp_path / "samples.frag").read_text().replace(SPLIT_LINE, "float split = ;")
     (tmp_path / "samples.frag").write_text(broken)
     os.utime(tmp_path / "samples.frag", ns=(time.time_ns(), time.time_ns() + 1_000_000))
     with capture_logs() as logs:
         assert library.reload_changed() == []
     assert library.program("samples")[0] is good
     error = next(e for e in logs if e["event"] == "shader_error")
+    # The error is in the pre-pass's part: compiled with PREPASS defined, its lines are still the file's.
     expected_line = broken.splitlines().index("    float split = ;") + 1
     assert error["file"] == str(tmp_path / "samples.frag") and error["line"] == expected_line, error
     assert library.reload_changed() == []  # the same broken file is not recompiled every poll
@@ -177,6 +181,88 @@ def test_a_broken_shader_keeps_the_last_good_program(tmp_path, canvas, short_run
     assert library.reload_changed() == ["samples"]
     assert library.program("samples")[0] is not good
     library.release()
+
+
+# The samples scene's RGB split as it was drawn before the pre-pass: three fetches of the grid per pixel.
+THREE_FETCH_SPLIT = """
+#version 330 core
+uniform sampler2D samples;
+uniform vec2 resolution;
+uniform float rgb_split;
+uniform float smear;
+uniform float zoom;
+in vec2 uv;
+out vec4 colour;
+float grid(vec2 p) {
+    vec2 q = (p - 0.5) * vec2(resolution.x / resolution.y, 1.0) / zoom + 0.5;
+    vec2 ink = texture(samples, vec2(q.x, 1.0 - q.y)).rg;
+    return mix(ink.r, ink.g, smear);
+}
+void main() {
+    float split = rgb_split * 0.02;
+    colour = vec4(grid(uv + vec2(split, 0.0)), grid(uv), grid(uv - vec2(split, 0.0)), 1.0);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("split", "smear", "zoom"), [(0.1, 0.2, 1.0), (1.0, 0.6, 1.0), (0.4, 0.0, 0.5), (0.3, 0.5, 3.0)]
+)
+def test_the_pre_pass_splits_the_grid_as_three_fetches_did(tmp_path, short_runs, split, smear, zoom):
+    """Red and blue pulled apart once per grid texel look as when every pixel fetched the grid three times,
+    beyond the grid's edges too."""
+    (tmp_path / "samples.frag").write_text(THREE_FETCH_SPLIT)
+    values = {**CALM, "visual.samples.rgb_split": split, "visual.samples.smear": smear, "visual.samples.zoom": zoom}
+    director = director_with(recorded(short_runs, "healthy"), **values)
+    director.digits[:] = 0.0
+    images = []
+    for folder in (tmp_path, SHIPPED_SHADERS):
+        canvas = HeadlessCanvas(folder, 960, 540)
+        try:
+            images.append(canvas.draw("samples", director).astype(float))
+        finally:
+            canvas.release()
+    reference, drawn = images
+    assert reference.max() > 200
+    difference = np.abs(reference - drawn)
+    assert difference.mean() < 1.0 and np.percentile(difference, 99.9) < 40, (difference.mean(), difference.max())
+
+
+PREPASS_SCENE = """
+#version 330 core
+uniform sampler2D inside;
+uniform sampler2D prepass;
+uniform ivec2 prepass_margin = ivec2(3, 1);
+uniform float digits[10];
+in vec2 uv;
+out vec4 colour;
+#ifdef PREPASS
+void main() { colour = vec4(0.2, 0.6, digits[2], 1.0); }
+#else
+void main() { colour = vec4(texture(prepass, uv).rgb * step(0.0, texture(inside, uv).r), 1.0); }
+#endif
+"""
+
+
+def test_a_scene_file_with_a_pre_pass(tmp_path):
+    """The `#ifdef PREPASS` part is drawn first, at the size of the texture it reads and its margin;
+    the scene reads it as `prepass`. A float array the shader reads only in part is set all the same."""
+    reads_inside = PREPASS_SCENE.replace("digits[2], 1.0)", "digits[2] + min(texture(inside, uv).r, 0.0), 1.0)")
+    (tmp_path / "two.frag").write_text(reads_inside)
+    (tmp_path / "one.frag").write_text(PREPASS_SCENE)
+    canvas = HeadlessCanvas(tmp_path, 64, 36)
+    try:
+        director = director_with(frames=())
+        director.digits[:] = np.linspace(0.0, 0.9, 10)
+        for scene in ("one", "two"):
+            image = canvas.draw(scene, director)
+            assert scene in canvas.library.compiled, canvas.library.errors.get(scene)
+            assert image[18, 32].tolist() == pytest.approx([51, 153, 51], abs=1), scene  # digits[2] = 0.2
+        inside = canvas.textures.textures["inside"].size
+        assert canvas.renderers["two"].prepass_target[0].size == (inside[0] + 6, inside[1] + 2)
+        assert canvas.renderers["one"].prepass_target[0].size == (64 + 6, 36 + 2)  # it reads no input: the scene's size
+    finally:
+        canvas.release()
 
 
 def test_visual_targets_join_the_mapping_registry():

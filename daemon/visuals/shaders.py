@@ -1,4 +1,10 @@
-"""Scene programs from shaders/*.frag: compiled per GL context, hot-reloaded, the last good one kept."""
+"""Scene programs from shaders/*.frag: compiled per GL context, hot-reloaded, the last good one kept.
+
+A scene file may also hold a pre-pass: the code under `#ifdef PREPASS` is compiled a second time
+with PREPASS defined, and drawn before the scene at the size of the input texture it reads (see
+SceneRenderer). Work that follows that texture rather than the screen's pixels is then done once
+per texel: on llvmpipe a fragment's every operation counts, two million times a frame at 1080p.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import moderngl
 
 from daemon.logs import get_logger
 
-__all__ = ["FALLBACK_SCENE", "VERTEX_SHADER", "ShaderLibrary", "compile_error_line"]
+__all__ = ["FALLBACK_SCENE", "VERTEX_SHADER", "ShaderLibrary", "compile_error_line", "prepass_source"]
 
 # One triangle that covers the screen; `uv` runs 0–1 across it, bottom-up as GL's y.
 VERTEX_SHADER = """
@@ -38,6 +44,21 @@ void main() {
 """
 
 
+# A preprocessor line that tests PREPASS: `#ifdef PREPASS`, `#if defined(PREPASS)`, `#ifndef PREPASS`.
+_PREPASS_TEST = re.compile(r"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif)\b.*\bPREPASS\b", re.MULTILINE)
+_VERSION = re.compile(r"^[ \t]*#[ \t]*version\b.*$", re.MULTILINE)
+
+
+def prepass_source(source: str) -> str | None:
+    """The source with PREPASS defined after its `#version` line (a `#line` keeps error lines the
+    file's own), or None when the file has no pre-pass."""
+    version = _VERSION.search(source)
+    if not _PREPASS_TEST.search(source) or version is None:
+        return None
+    next_line = source.count("\n", 0, version.end()) + 2
+    return f"{source[: version.end()]}\n#define PREPASS\n#line {next_line}{source[version.end() :]}"
+
+
 def compile_error_line(message: str) -> int | None:
     """The source line of the first error in a GLSL compiler log (Mesa: `0:12(5): error: …`)."""
     match = re.search(r"^\s*\d+:(\d+)\(\d+\): error", message, re.MULTILINE) or re.search(r"ERROR: \d+:(\d+):", message)
@@ -49,6 +70,14 @@ class _Compiled:
     program: moderngl.Program
     vertex_array: moderngl.VertexArray
     mtime_ns: int
+    prepass: tuple[moderngl.Program, moderngl.VertexArray] | None = None
+
+    def release(self) -> None:
+        self.vertex_array.release()
+        self.program.release()
+        if self.prepass is not None:
+            self.prepass[1].release()
+            self.prepass[0].release()
 
 
 class ShaderLibrary:
@@ -71,10 +100,17 @@ class ShaderLibrary:
         return self.folder / f"{name}.frag"
 
     def program(self, name: str) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        entry = self._entry(name)
+        return entry.program, entry.vertex_array
+
+    def prepass(self, name: str) -> tuple[moderngl.Program, moderngl.VertexArray] | None:
+        """The scene's pre-pass program (its `#ifdef PREPASS` part), or None."""
+        return self._entry(name).prepass
+
+    def _entry(self, name: str) -> _Compiled:
         if name not in self.compiled and name not in self.failed_mtimes:
             self._load(name)
-        entry = self.compiled.get(name, self.fallback)
-        return entry.program, entry.vertex_array
+        return self.compiled.get(name, self.fallback)
 
     def reload_changed(self) -> list[str]:
         """Recompile every used scene whose file changed; returns the names that were reloaded."""
@@ -115,8 +151,7 @@ class ShaderLibrary:
             return False
         old = self.compiled.pop(name, None)
         if old is not None:
-            old.vertex_array.release()
-            old.program.release()
+            old.release()
         self.compiled[name] = compiled
         self.failed_mtimes.pop(name, None)
         self.errors.pop(name, None)
@@ -125,12 +160,20 @@ class ShaderLibrary:
 
     def _build(self, fragment_source: str, mtime: int) -> _Compiled:
         program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=fragment_source)
-        return _Compiled(program, self.ctx.vertex_array(program, []), mtime)
+        compiled = _Compiled(program, self.ctx.vertex_array(program, []), mtime)
+        prepass = prepass_source(fragment_source)
+        if prepass is not None:
+            try:
+                program = self.ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=prepass)
+            except moderngl.Error:
+                compiled.release()
+                raise
+            compiled.prepass = (program, self.ctx.vertex_array(program, []))
+        return compiled
 
     def release(self) -> None:
         for entry in [*self.compiled.values(), self.fallback]:
-            entry.vertex_array.release()
-            entry.program.release()
+            entry.release()
         self.compiled.clear()
 
 
