@@ -158,6 +158,32 @@ def test_a_look_is_what_the_window_shows_downscaled(canvas):
     assert abs(float(small.mean()) - float(full.mean())) < 2.0
 
 
+def test_a_look_begun_with_a_frame_arrives_two_frames_later_as_that_frame(canvas):
+    """The projectors' way: the thumbnail is drawn with the frame, copied before the next one is drawn
+    and judged before the one after; what later frames draw does not reach it."""
+    director = lit_director()
+    texture = canvas.output.color_attachments[0]
+    looker = Looker(canvas.ctx)
+    try:
+        assert looker.advance() is None  # nothing under way
+        canvas.draw("still", director, read=False)
+        looker.begin(lambda target: canvas.presenter.present(texture, target, (0, 0, 1, 1), 0, 1.0))
+        director.fade(0.0, 0.0)
+        director.tick(0.1)
+        arrived = []
+        for _ in range(3):
+            arrived.append(looker.advance())
+            canvas.draw("samples", director, read=False)  # black frames, drawn after the look began
+        assert arrived[0] is None and arrived[2] is None
+        assert arrived[1] is not None and arrived[1].change is None and abs(arrived[1].mean - 255 * 0.5) < 2
+        looker.begin(lambda target: canvas.presenter.present(texture, target, (0, 0, 1, 1), 0, 1.0))
+        looker.advance()
+        dark = looker.advance()
+        assert dark is not None and dark.mean < 1.0 and dark.change == pytest.approx(255 * 0.5, abs=2)
+    finally:
+        looker.release()
+
+
 def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp_path, mnist_root, classifier_file):
     """The real daemon on JACK (dummy) and Xvfb: a mapping that holds the master at 0 and a scene that draws
     a constant colour. Both are found, named on /health, their sense restarted once; a reload with the

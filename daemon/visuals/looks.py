@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from enum import Enum
 
 import moderngl
 import numpy as np
@@ -27,19 +28,56 @@ class Look:
     jpeg_base64: str
 
 
+class _Stage(Enum):
+    IDLE = "idle"
+    DRAWN = "drawn"  # the thumbnail is drawn (or being drawn) with the frame
+    COPIED = "copied"  # its pixels are on their way into the buffer
+
+
 class Looker:
     """Presents the frame a second time into a thumbnail-sized framebuffer (the same crop, rotation and
-    brightness, downscaled by the GPU's sampling) and reads those few pixels back: 43 KB, not a 1080p frame."""
+    brightness, downscaled by the GPU's sampling) and reads those few pixels back: 43 KB, not a 1080p frame.
+
+    A projector never waits for it: `begin(present)` draws the thumbnail after a frame; `advance()`,
+    called before each of the next frames is drawn, copies it into a buffer at the first (a pixel
+    buffer: on a GPU an asynchronous copy; on llvmpipe the thumbnail is finished by then and no
+    frame is queued, so nothing is flushed) and maps and judges it at the second, returning the
+    Look. Reading back in the frame itself would flush that frame's drawing and wait for it.
+    `look(present)` does it all at once, waiting (tests, one-off looks).
+    """
 
     def __init__(self, ctx: moderngl.Context):
+        width, height = THUMBNAIL_SIZE
         self.framebuffer = ctx.simple_framebuffer(THUMBNAIL_SIZE, components=3)
+        self.buffer = ctx.buffer(reserve=width * height * 3)
+        self.stage = _Stage.IDLE
         self.previous: np.ndarray | None = None
 
-    def look(self, present) -> Look:
-        """`present(framebuffer)` draws the frame into the framebuffer it is given."""
+    def begin(self, present) -> None:
+        """`present(framebuffer)` draws the frame into the framebuffer it is given; the Look follows two
+        `advance()` calls later. A look begun while another is under way replaces it."""
         present(self.framebuffer)
+        self.stage = _Stage.DRAWN
+
+    def advance(self) -> Look | None:
+        """Call before drawing each frame: the look under way moves one step; at its last, it is returned."""
+        if self.stage is _Stage.DRAWN:
+            self.framebuffer.read_into(self.buffer, components=3)
+            self.stage = _Stage.COPIED
+        elif self.stage is _Stage.COPIED:
+            self.stage = _Stage.IDLE
+            return self._judge(self.buffer.read())
+        return None
+
+    def look(self, present) -> Look:
+        """Draw, read back and judge at once (waits for the GPU)."""
+        present(self.framebuffer)
+        self.stage = _Stage.IDLE
+        return self._judge(self.framebuffer.read(components=3))
+
+    def _judge(self, data: bytes) -> Look:
         width, height = THUMBNAIL_SIZE
-        pixels = np.frombuffer(self.framebuffer.read(components=3), np.uint8).reshape(height, width, 3)[::-1]
+        pixels = np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1]
         signed = pixels.astype(np.int16)
         change = None if self.previous is None else round(float(np.abs(signed - self.previous).mean()), 3)
         self.previous = signed
@@ -47,6 +85,7 @@ class Looker:
 
     def release(self) -> None:
         self.framebuffer.release()
+        self.buffer.release()
 
 
 def _jpeg(pixels: np.ndarray) -> str:

@@ -82,7 +82,7 @@ class _Output:
     next_due: float = 0.0
     presented: int = 0
     presented_at_report: int = 0
-    look: Look | None = None  # the latest thumbnail, every LOOK_EVERY_SECONDS
+    look: Look | None = None  # the latest thumbnail, every LOOK_EVERY_SECONDS (two frames after it was drawn)
     looked_at: float = 0.0
     fps: float = 0.0  # frames presented per second between the last two looks
     presented_at_look: int = 0
@@ -270,6 +270,9 @@ class ProjectorWall:
         glfw.make_context_current(drawing.window)
         if self.windowed:  # the artist may resize a preview window: draw to all of it
             drawing.ctx.screen.viewport = (0, 0, *glfw.get_framebuffer_size(drawing.window))
+        seen = drawing.looker.advance()  # before this frame's drawing: nothing of it is flushed
+        if seen is not None:
+            output.look = seen
         textures = {**self.textures.views(drawing.ctx), **drawing.own_textures}
         renderer = drawing.renderer
         scene = renderer.render(textures, self.director.uniforms(renderer.scene), self.director.time)
@@ -279,9 +282,7 @@ class ProjectorWall:
         drawing.presenter.present(scene, drawing.ctx.screen, crop, rotation, brightness)
         now = time.monotonic()
         if now - output.looked_at >= LOOK_EVERY_SECONDS:
-            output.look = drawing.looker.look(
-                lambda target: drawing.presenter.present(scene, target, crop, rotation, brightness)
-            )
+            drawing.looker.begin(lambda target: drawing.presenter.present(scene, target, crop, rotation, brightness))
             if output.looked_at:
                 output.fps = (output.presented - output.presented_at_look) / (now - output.looked_at)
             output.looked_at, output.presented_at_look = now, output.presented
