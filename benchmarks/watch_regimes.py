@@ -144,9 +144,14 @@ def main() -> int:
                     due += LOOK_EVERY_SECONDS
             looker.release()
             judged = [change for change in changes if change is not None]
+            streak = longest = 0
+            for change in judged:
+                streak = streak + 1 if change < threshold else 0
+                longest = max(longest, streak)
             print(
                 f"{preset:10s} {projector.scene:8s} looks {len(judged):3d}  smallest change {min(judged):7.3f}  "
-                f"below {threshold}: {sum(change < threshold for change in judged)}",
+                f"below {threshold}: {sum(change < threshold for change in judged)}, "
+                f"longest {longest * LOOK_EVERY_SECONDS:.0f} s (trips at {config.watch.frozen_seconds:.0f} s)",
                 flush=True,
             )
     canvas.release()
