@@ -33,21 +33,24 @@ def chromium() -> str:
     raise NoBrowser("no Chromium here: apt-get install chromium (./scripts/setup.sh does)")
 
 
+def _headless(profile: str, *arguments: str) -> list[str]:
+    """The command line of a headless Chromium with its own profile folder."""
+    return [
+        chromium(),
+        "--headless",
+        "--no-sandbox",  # tests run as root in a container
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        *arguments,
+    ]
+
+
 def _run(url: str, arguments: list[str], script_seconds: float, timeout: float) -> str:
     """Chromium headless on `url`, its scripts given `script_seconds` of (virtual) time; its stdout."""
     with tempfile.TemporaryDirectory(prefix="tas-browser-") as profile:
-        command = [
-            chromium(),
-            "--headless",
-            "--no-sandbox",  # tests run as root in a container
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            f"--user-data-dir={profile}",
-            f"--virtual-time-budget={int(script_seconds * 1000)}",
-            *arguments,
-            url,
-        ]
+        command = _headless(profile, f"--virtual-time-budget={int(script_seconds * 1000)}", *arguments, url)
         # Its own process group: Chromium's zygote, renderer and GPU processes go with it, whatever happens.
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
@@ -82,17 +85,8 @@ class OpenPage:
     def __init__(self, url: str, timeout: float = 30.0):
         self._profile = tempfile.TemporaryDirectory(prefix="tas-browser-")
         self._log = Path(self._profile.name) / "stderr.log"
-        command = [
-            chromium(),
-            "--headless",
-            "--no-sandbox",  # tests run as root in a container
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            f"--user-data-dir={self._profile.name}/profile",
-            "--remote-debugging-port=0",  # the port it chose is in its stderr
-            "about:blank",
-        ]
+        # Port 0: it chooses one and says which in its stderr.
+        command = _headless(f"{self._profile.name}/profile", "--remote-debugging-port=0", "about:blank")
         with self._log.open("w") as log:  # a file, not a pipe: a browser that logs never blocks on it
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         self._ids = itertools.count(1)
