@@ -18,11 +18,9 @@ and the longest stretch below [watch] silence_floor_dbfs (the watch trips at sil
 from __future__ import annotations
 
 import argparse
-import bisect
 import os
 import pickle
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -31,10 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daemon.config import parse
 from daemon.config.loader import SHIPPED_SHADERS, LoadedConfig
-from daemon.config.schema import RunPreset
 from daemon.gan.classifier import load_classifier
-from daemon.gan.pacing import pacing_law
-from daemon.testing import feed
+from daemon.testing import feed, paced_batches
 from daemon.testing.training import train_frames
 
 FPS = 10
@@ -56,10 +52,9 @@ def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
             conductor = Conductor(engine, config.mapping, audio)
             meters = OutputMeters(engine.master.output)
             conductor.fade(1.0, 0.0)
-            released = release_times(config.runs[preset], len(frames))
             blocks_a_second = round(1 / server.block_seconds)
             seconds: list[list[float]] = []
-            for block, batch in enumerate(paced(frames, released, server.block_seconds)):
+            for block, batch in enumerate(paced_batches(frames, config.runs[preset], server.block_seconds)):
                 feed(conductor, batch)
                 conductor.tick(server.block_seconds)
                 server.block()
@@ -78,22 +73,6 @@ def sound(loaded: LoadedConfig, trained: dict, channels: int = 8) -> None:
                 longest = max(longest, run)
         shown = " ".join(f"{level:6.1f}" for level in quietest)
         print(f"{preset:10s} quietest second per speaker (dBFS): {shown}   longest below the floor: {longest} s")
-
-
-def release_times(preset: RunPreset, steps: int) -> list[float]:
-    """When a gallery releases each of `steps` steps of the preset, by its pacing law (seconds from the start)."""
-    law = pacing_law(preset.pacing, preset.pacing_exponent)
-    seconds = preset.duration_seconds * steps / preset.steps
-    return [seconds * law(k / steps) for k in range(steps)]
-
-
-def paced(frames: list, released: list[float], tick_seconds: float) -> Iterator[list]:
-    """Tick by tick of `tick_seconds`, the frames released during it, until the last one is out."""
-    start = 0
-    for tick in range(int(released[-1] / tick_seconds) + 1):
-        end = bisect.bisect_left(released, (tick + 1) * tick_seconds)
-        yield frames[start:end]
-        start = end
 
 
 def main() -> int:
@@ -128,13 +107,12 @@ def main() -> int:
     steps = args.steps or "all the"
     print(f"[watch] frozen_change = {threshold}, looks every {LOOK_EVERY_SECONDS} s, {steps} steps a regime")
     for preset, frames in trained.items():
-        released = release_times(config.runs[preset], len(frames))
         for projector in config.video.projector:
             director = VisualDirector(config.mapping, config.video)
             director.fade(1.0, 0.0)
             looker = Looker(canvas.ctx)
             changes, due = [], 0.0
-            for tick, batch in enumerate(paced(frames, released, 1 / FPS)):
+            for tick, batch in enumerate(paced_batches(frames, config.runs[preset], 1 / FPS)):
                 feed(director, batch)
                 director.tick(1 / FPS)
                 canvas.draw(projector.scene, director, read=False)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,3 +249,64 @@ def test_a_silent_output_and_a_frozen_picture_are_found_reported_and_recover(tmp
         levels = re.findall(r'^twos_and_sevens_output_level_dbfs\{channel="\d"\} (\S+)$', metrics, re.M)
         assert len(levels) == 8 and min(float(v) for v in levels) > -70.0
     assert daemon.exit_code == 0
+
+
+def test_every_regimes_opening_minute_at_its_pace_trips_neither_watch(short_runs):
+    """The suite's short version of `benchmarks/watch_regimes.py --steps 0` (every regime's whole run):
+    each regime's first minute as the gallery plays it (its short run's frames released by its pacing
+    law, the shipped mappings and scenes), its speakers metered each second and its pictures looked at
+    every 2 s, judged by the watch itself with the shipped [watch] limits. Nothing is found dead."""
+    from daemon.config import parse
+    from daemon.recording.reader import Recording
+    from daemon.sound.conductor import Conductor
+    from daemon.sound.engine import SoundEngine
+    from daemon.testing import feed, paced_batches
+    from daemon.visuals.looks import LOOK_EVERY_SECONDS
+
+    config = parse("")
+    watch, channels, fps = config.watch, 8, 5
+    canvas = HeadlessCanvas(SHIPPED_SHADERS, 160, 90)
+    texture = canvas.output.color_attachments[0]
+    try:
+        for preset, run in short_runs.items():
+            frames = list(Recording(run.folder).frames())
+            settings = config.runs[preset]
+            audio = config.audio
+            server = ManualServer(channels, audio.sample_rate_hz, audio.block_frames, audio.seed)
+            try:
+                engine = SoundEngine(audio, config.space, config.digits, channels, audio.sample_rate_hz, Path("."))
+                conductor = Conductor(engine, config.mapping, audio)
+                meters, silence = OutputMeters(engine.master.output), DeadOutputs(watch.silence_seconds)
+                conductor.fade(1.0, 0.0)
+                a_second = round(1 / server.block_seconds)
+                for block, batch in enumerate(paced_batches(frames, settings, server.block_seconds, 60.0)):
+                    feed(conductor, batch)
+                    conductor.tick(server.block_seconds)
+                    server.block()
+                    meters.sample()
+                    if block % a_second == a_second - 1:
+                        levels = meters.report()["levels_dbfs"]
+                        quiet = [str(k + 1) for k, level in enumerate(levels) if level < watch.silence_floor_dbfs]
+                        seen = [str(k + 1) for k in range(channels)]
+                        assert not silence.look(quiet, seen, True, block * server.block_seconds).dead, (preset, levels)
+            finally:
+                server.close()
+            for projector in config.video.projector:
+                director, looker = VisualDirector(config.mapping, config.video), Looker(canvas.ctx)
+                director.fade(1.0, 0.0)
+                frozen, due = DeadOutputs(watch.frozen_seconds), 0.0
+                for tick, batch in enumerate(paced_batches(frames, settings, 1 / fps, 60.0)):
+                    feed(director, batch)
+                    director.tick(1 / fps)
+                    canvas.draw(projector.scene, director, read=False)
+                    if tick / fps >= due:
+                        look = looker.look(lambda t: canvas.presenter.present(texture, t, (0, 0, 1, 1), 0, 1.0))
+                        still = look.change is not None and (
+                            look.change < watch.frozen_change or look.mean < watch.black_level
+                        )
+                        verdict = frozen.look(["0"] if still else [], ["0"], True, tick / fps)
+                        assert not verdict.dead, (preset, projector.scene, tick / fps, look.change, look.mean)
+                        due += LOOK_EVERY_SECONDS
+                looker.release()
+    finally:
+        canvas.release()

@@ -13,6 +13,7 @@ __all__ = [
     "feed",
     "gallery",
     "jack_dummy_server",
+    "paced_batches",
     "page_dom",
     "page_screenshot",
     "render_audio",
@@ -41,6 +42,7 @@ _HOMES = {
     "close_window": "windows",
     "RunningDaemon": "daemon_process",
     "feed": "senses",
+    "paced_batches": "senses",
     "gallery": "gallery",
 }
 
