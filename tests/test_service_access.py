@@ -192,7 +192,7 @@ def test_the_service_plays_into_its_jack_unit_and_shows_on_the_display_its_sessi
         try:
             # Before the session grants its display: the picture is refused, and says why.
             refused = daemon.wait_for(lambda e: e["event"] == "image_unavailable", 90, "image_unavailable")
-            assert "cannot open the X display" in refused["error"], refused
+            assert f"cannot open the X display ({session.env['DISPLAY']})" in refused["error"], refused
             # The sound is there all the same: the daemon's JACK client on every speaker.
             daemon.wait_for(lambda e: e["event"] == "sound_ready", 60, "sound_ready")
             assert user_and_groups(daemon.process.pid)[0] == service.uid  # setpriv has long become the daemon

@@ -10,6 +10,7 @@ on whatever screen there is; closing one ends the preview.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -108,9 +109,11 @@ class ProjectorWall:
         self.log = get_logger("image")
         glfw.ERROR_REPORTING = "ignore"
         if not glfw.init():
+            display = os.environ.get("DISPLAY") or "none: DISPLAY is not set"
             raise NoDisplay(
-                "cannot open the X display (is DISPLAY set, and the X server running?). Fix: start "
-                "the graphical session the projectors belong to, or render-video for footage."
+                f"cannot open the X display ({display}): is the X server running, and is this user let onto it? "
+                "Fix: start the graphical session the projectors belong to (and its grant for the service's "
+                "user), or render-video for footage."
             )
         self._hints(visible=False)
         self.hub = glfw.create_window(16, 16, "twos-and-sevens hub", None, None)
