@@ -55,6 +55,12 @@ class Dom(HTMLParser):
         return [attrs for _, attrs, _ in self.elements if name in attrs]
 
 
+def _image_row(dom: Dom) -> tuple[str, int] | None:
+    """The image child's row in the page's table of children: its state and its restarts."""
+    row = re.search(r'data-role="image"><td>image</td><td class="(\w+)">\w+</td><td>(\d+)</td>', dom.html)
+    return (row.group(1), int(row.group(2))) if row else None
+
+
 def _watch(page: OpenPage, until, timeout: float = 30.0) -> list[Dom]:
     """The open page looked at every half second until `until(dom)`; every look (AssertionError at `timeout`)."""
     looks: list[Dom] = []
@@ -65,7 +71,7 @@ def _watch(page: OpenPage, until, timeout: float = 30.0) -> list[Dom]:
             if until(looks[-1]):
                 return looks
         time.sleep(0.5)
-    last = looks[-1].html[:2000] if looks else ""
+    last = f"image row {_image_row(looks[-1])}, {looks[-1].html[:2000]}" if looks else ""
     raise AssertionError(f"the open page never showed it in {timeout} s; last: {last}")
 
 
@@ -137,17 +143,20 @@ def test_the_status_page_shows_what_plays_live_in_a_real_browser(tmp_path, mnist
         # One page held open, in real time, as on the technician's phone: it only polls /status, so it
         # must come through a child's restart and a reload by itself.
         with OpenPage(url) as page:
-            watched = _watch(page, lambda dom: dom.text("name") != "" and len(dom.with_attribute("data-speaker")))
+            watched = _watch(page, lambda dom: len(dom.with_attribute("data-speaker")) and _image_row(dom) is not None)
             assert watched[-1].text("name") == loaded.config.installation.name
 
-            # A child killed while the page watches: it shows as restarting, then playing again.
+            # A child killed while the page watches: it shows as restarted (its state while it restarts,
+            # when a 2 s poll falls in that window, and its count of restarts), then playing again.
+            row = _image_row(watched[-1])
+            assert row is not None
+            restarts = row[1]
             os.kill(status["children"]["image"]["pid"], signal.SIGKILL)
-            seen: list[str | None] = []
+            seen: list[tuple[str, int] | None] = []
 
             def back_playing(dom: Dom) -> bool:
-                state = re.search(r'data-role="image"><td>image</td><td class="(\w+)"', dom.html)
-                seen.append(state.group(1) if state else None)
-                return seen[-1] == "playing" and any(s not in ("playing", None) for s in seen)
+                seen.append(_image_row(dom))
+                return seen[-1] is not None and seen[-1] == ("playing", restarts + 1)
 
             watched = _watch(page, back_playing, 90)
             assert "child_died" in watched[-1].text("log") or "child_died" in watched[-1].html
