@@ -115,6 +115,28 @@ def test_a_run_that_completes_just_before_its_slot_ends_is_not_started_again(tmp
     assert trainer[-1].preset == prog.plan.at(slot_end).preset and isinstance(senses[-1], Crossfade)
 
 
+def test_a_run_completed_early_holds_its_slot_to_its_end_watched_and_faded_as_if_it_played(tmp_path):
+    """A paced run completes a little before its slot ends (a fitted one up to 2 s): the slot plays on,
+    the senses holding its last step. Output is still expected (the watch judges on), what plays is
+    still its preset, its own fade-out comes at its time, and the next run starts with no StopRun to
+    a trainer that has nothing to stop."""
+    prog, trainer, senses = programme(tmp_path, NO_CROSSFADE)
+    now = datetime(2026, 11, 25, 12, 0)
+    prog.tick(now)
+    slot_end, preset = prog.playing.end, prog.playing.preset
+    prog.tick(now + timedelta(seconds=20))  # lit long enough for output to be expected
+    prog.on_run_ended("completed", slot_end - timedelta(seconds=8))
+    prog.on_idle()
+    prog.tick(slot_end - timedelta(seconds=7))
+    assert prog.expecting_output(slot_end - timedelta(seconds=7))
+    assert prog.outlook(slot_end - timedelta(seconds=7))["playing"] == preset and len(trainer) == 1
+    prog.tick(slot_end - timedelta(seconds=4))
+    assert senses[-1] == Fade(0.0, 5.0)  # its own fade-out, at its time
+    prog.tick(slot_end + timedelta(seconds=0.05))
+    assert [type(m) for m in trainer] == [Play, Play] and trainer[-1].preset == prog.plan.at(slot_end).preset
+    assert senses[-1] == Fade(1.0, prog.config.audio.run_fade_in_seconds)
+
+
 def test_pause_holds_everything_until_resume(tmp_path):
     prog, trainer, _ = programme(tmp_path)
     now = datetime(2026, 11, 25, 12, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +24,11 @@ PLAN_AFTER_STEPS = 10
 # A fitted run is planned bigger again only when the machine could now do this much more: a rate
 # that wavers a little does not move the plan back and forth.
 REGROW_RATIO = 1.1
-# The machine's rate is a moving average over about this many recent steps: a machine that slows
-# (another program, a hot CPU) or speeds up is followed within seconds, one odd step is not.
-RATE_WINDOW_STEPS = 20
+# The machine's rate is the mean of this many recent steps: a machine that slows (another program,
+# a hot CPU) or speeds up is followed within a few seconds, and the window spans the measuring
+# cadences (the classifier every 25 steps, the grid every 50), whose heavier steps count as often
+# as they come.
+RATE_WINDOW_STEPS = 100
 # Steps are spread over the duration less this share of it (at most END_SLACK_MAX_SECONDS): the
 # last step and the recording's close land before the slot ends, so a run completes, never cut.
 END_SLACK_FRACTION = 0.015
@@ -101,7 +104,7 @@ class Pacer:
         self.done = 0
         self.replans = 0
         self._step_started = self.start
-        self._step_seconds = float("nan")  # the moving average, from the second step on
+        self._recent: deque[float] = deque(maxlen=RATE_WINDOW_STEPS)  # step times, from the second step on
 
     @property
     def preset_steps_per_second(self) -> float:
@@ -142,10 +145,8 @@ class Pacer:
     def after_step(self) -> None:
         took = self.clock() - self._step_started
         self.busy_seconds += took
-        if self.done == 1:
-            self._step_seconds = took
-        elif self.done > 1:  # the mean of the steps so far, until there are a window's worth
-            self._step_seconds += (took - self._step_seconds) / min(self.done, RATE_WINDOW_STEPS)
+        if self.done > 0:
+            self._recent.append(took)
         self.done += 1
         if self.done >= PLAN_AFTER_STEPS:
             self._fit()
@@ -167,12 +168,13 @@ class Pacer:
 
     @property
     def machine_steps_per_second(self) -> float:
-        """Steps per second this machine manages flat out now: over about RATE_WINDOW_STEPS recent steps.
+        """Steps per second this machine manages flat out now: over the last RATE_WINDOW_STEPS steps.
 
         The first step is left out: it warms the machine up and takes every measure at once (often
         ten times a usual step), and counted in it would rush a law's early steps.
         """
-        return 1.0 / self._step_seconds if self._step_seconds > 0 else float("nan")
+        seconds = sum(self._recent)
+        return len(self._recent) / seconds if seconds > 0 else float("nan")
 
     @property
     def projected_seconds(self) -> float:

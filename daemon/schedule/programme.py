@@ -66,6 +66,9 @@ class Programme:
         self.log = get_logger("schedule")
         self.trainer_idle = False
         self.playing: Want | None = None
+        # Its run has completed before its slot ended (a run is paced to end just before): the slot
+        # still plays, the senses holding the last step, until it ends.
+        self.completed_early = False
         self.stopping_run = self.fading_out = False
         self.dark = True
         self.lit = False  # the senses' level is up (last told to fade to 1, not since to 0)
@@ -209,6 +212,7 @@ class Programme:
             else:
                 self._fade(1.0, want.fade_in)
             self.playing, self.trainer_idle, self.fading_out, self.dark = want, False, False, False
+            self.completed_early = False
             self.runs_started += 1
             self.log.info(
                 "programme_playing",
@@ -314,6 +318,9 @@ class Programme:
         if not self.stopping_run:
             if fade_seconds is not None:
                 self._fade(0.0, fade_seconds)
+            if self.completed_early:  # its run has ended already: nothing to stop
+                self.playing, self.completed_early = None, False
+                return
             self.send_trainer(StopRun())
             self.stopping_run = True
 
@@ -324,7 +331,10 @@ class Programme:
 
     def on_run_ended(self, status: RunStatus, now: datetime) -> None:
         now = self.plan.instant(now)
-        self.playing, self.stopping_run = None, False
+        if status == "completed" and self._slot_plays_on(now):
+            self.completed_early, self.failures = True, 0
+            return
+        self.playing, self.stopping_run, self.completed_early = None, False, False
         if status == "failed":
             self.failures += 1
             wait = min(FAILURE_BACKOFF_MAX_SECONDS, 2.0 ** (self.failures - 1))
@@ -333,9 +343,21 @@ class Programme:
         else:
             self.failures = 0
 
+    def _slot_plays_on(self, now: datetime) -> bool:
+        """A run completed within a slot or override of the schedule, which has not ended: it holds it.
+        (Under --runs and --preview a run's own end is the end of its turn.)"""
+        playing = self.playing
+        return (
+            playing is not None
+            and not self.stopping_run
+            and self.runs_left is None
+            and not playing.key.startswith("run ")
+            and now < playing.end
+        )
+
     def on_trainer_lost(self) -> None:
         """The trainer child died: its run is over; play again when the new one is idle."""
-        self.playing, self.trainer_idle, self.stopping_run = None, False, False
+        self.playing, self.trainer_idle, self.stopping_run, self.completed_early = None, False, False, False
         if self.runs_left is not None:
             self.runs_started = max(0, self.runs_started - 1)  # that run did not count
 
