@@ -26,7 +26,7 @@ PLAN_AFTER_STEPS = 10
 REGROW_RATIO = 1.1
 # The machine's rate is the mean of this many recent steps: a machine that slows (another program,
 # a hot CPU) or speeds up is followed within a few seconds, and the window spans the measuring
-# cadences (the classifier every 25 steps, the grid every 50), whose heavier steps count as often
+# cadences (samples every 10 steps, the classifier and the grid every 25), whose heavier steps count as often
 # as they come.
 RATE_WINDOW_STEPS = 100
 # Steps are spread over the duration less this share of it (at most END_SLACK_MAX_SECONDS): the
