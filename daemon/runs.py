@@ -171,6 +171,8 @@ class LiveRun:
         """After a paced step: take the pacer's plan (fitted to the machine) and say what it is."""
         replans = pacer.replans
         pacer.after_step()
+        if pacer.done != PLAN_AFTER_STEPS and pacer.replans == replans:
+            return  # the plan stands: nothing to take or say
         self.trainer.steps_total = pacer.steps
         self.recorder.planned(pacer.steps)
         numbers = {
@@ -190,7 +192,7 @@ class LiveRun:
                 )
             else:
                 self.log.info("run_paced", **numbers, pacing=pacer.law.kind)
-        elif pacer.replans != replans:
+        else:
             self.log.info("run_replanned", step=pacer.done, **numbers)
 
     def _end(self, status: str) -> None:

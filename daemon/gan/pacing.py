@@ -99,7 +99,6 @@ class Pacer:
         self.law = law
         self.clock, self.sleep = clock, sleep
         self.start = clock() if start is None else start
-        self.busy_seconds = 0.0
         self.slept_seconds = 0.0
         self.done = 0
         self.replans = 0
@@ -143,10 +142,8 @@ class Pacer:
         self._step_started = self.clock()
 
     def after_step(self) -> None:
-        took = self.clock() - self._step_started
-        self.busy_seconds += took
         if self.done > 0:
-            self._recent.append(took)
+            self._recent.append(self.clock() - self._step_started)
         self.done += 1
         if self.done >= PLAN_AFTER_STEPS:
             self._fit()
