@@ -618,3 +618,27 @@ def test_whatever_a_child_puts_in_its_heartbeats_problems_the_status_log_is_whol
     assert {tuple(sorted(p.items())) for p in log} <= expected
     assert [str(p.get("time", "")) for p in log] == sorted(str(p.get("time", "")) for p in log)
     assert all(p["role"] in heartbeats for p in log if p not in own)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_whatever_the_trainer_puts_in_its_heartbeats_pace_status_shows_only_its_runs_plan(seed):
+    """Generated: trainer heartbeats carrying any JSON as, or in place of, `pace`. /status's run gains
+    the plan only when it is a dict for the run now playing (its run_id dropped), and stays JSON."""
+    from types import SimpleNamespace
+
+    from daemon.supervision.supervisor import Supervisor
+
+    draw = random.Random(seed)
+    run = {"run_id": "r1", "preset": "healthy", "step": 3} if draw.random() < 0.8 else {}
+    pace = _anything(draw)
+    if draw.random() < 0.5:
+        pace = {**(pace if isinstance(pace, dict) else {}), "run_id": draw.choice(["r1", "r2", 7, None])}
+    status = {"pace": pace} if draw.random() < 0.9 else _anything(draw)
+    children = {"trainer": SimpleNamespace(status=status)} if draw.random() < 0.9 else {}
+    shown = Supervisor._run_status(SimpleNamespace(current_run=run, children=children))
+    ours = bool(run) and children and isinstance(pace, dict) and isinstance(status, dict) and status.get("pace") is pace
+    if ours and pace.get("run_id") == "r1":
+        assert shown == {**run, "pace": {k: v for k, v in pace.items() if k != "run_id"}}
+    else:
+        assert shown == run
+    json.dumps(shown)
